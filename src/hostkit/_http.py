@@ -1,0 +1,311 @@
+"""Shared HTTP plumbing for adapters that speak HTTP themselves (httpx).
+
+:class:`HttpClient` is one pooled httpx client per provider instance with the one
+error-translation seam (:func:`error_from_response`, :func:`translate_transport_errors`)
+and the one retry policy. Adapters built on an official SDK reuse the same pieces:
+``error_from_response`` for HTTP statuses and ``parse_retry_after`` for headers.
+httpx itself is imported only when a client is first used.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import re
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from typing import TYPE_CHECKING, Any
+
+from hostkit._retry import RetryPolicy
+from hostkit.errors import (
+    AuthenticationError,
+    HostkitError,
+    NotFound,
+    ProviderError,
+    RateLimited,
+    Timeout,
+)
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = [
+    "HttpClient",
+    "error_from_response",
+    "message_from_body",
+    "parse_go_duration",
+    "parse_retry_after",
+    "request_id_from",
+    "translate_transport_errors",
+]
+
+REQUEST_ID_HEADERS = (
+    "x-request-id",
+    "request-id",
+    "x-amzn-requestid",
+    "x-amz-request-id",
+    "x-ms-request-id",
+    "x-goog-request-id",
+    "cf-ray",
+)
+_GO_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+
+def parse_go_duration(value: str) -> float | None:
+    """Seconds from durations such as ``2m59.56s``, ``7.66s`` or ``120ms``."""
+    value = value.strip()
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    parts = _GO_DURATION.findall(value)
+    if not parts or "".join(n + u for n, u in parts) != value:
+        return None
+    return sum(float(n) * _UNIT_SECONDS[u] for n, u in parts)
+
+
+def parse_retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds to wait from ``retry-after-ms`` or ``retry-after`` (seconds or HTTP date)."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    if (ms := lowered.get("retry-after-ms")) is not None:
+        try:
+            return max(0.0, float(ms) / 1000)
+        except ValueError:
+            pass
+    value = lowered.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def request_id_from(headers: Mapping[str, str]) -> str | None:
+    lowered = {k.lower(): v for k, v in headers.items()}
+    for name in REQUEST_ID_HEADERS:
+        if lowered.get(name):
+            return lowered[name]
+    return None
+
+
+def message_from_body(body: bytes | str, *, limit: int = 500) -> str:
+    """The human message in an error body, whatever shape the platform uses."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text.strip()[:limit] or "(empty response body)"
+    found = _find_message(data)
+    return (found or text.strip())[:limit]
+
+
+def _find_message(data: Any) -> str | None:
+    if isinstance(data, str):
+        return data
+    if isinstance(data, Mapping):
+        for key in ("message", "detail", "error_description", "error", "title", "errors"):
+            if key in data and (found := _find_message(data[key])):
+                return found
+    if isinstance(data, list) and data:
+        return _find_message(data[0])
+    return None
+
+
+def error_from_response(
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes | str,
+    *,
+    provider: str | None,
+    message: str | None = None,
+) -> HostkitError:
+    """The hostkit error for an HTTP failure status (the platform's message kept)."""
+    text = message or message_from_body(body)
+    request_id = request_id_from(headers)
+    common: dict[str, Any] = {
+        "provider": provider,
+        "status_code": status,
+        "request_id": request_id,
+    }
+    if status in (401, 403):
+        return AuthenticationError(text, **common)
+    if status == 404:
+        return NotFound(text, **common)
+    if status == 429:
+        return RateLimited(text, retry_after=parse_retry_after(headers), **common)
+    if status in (408, 504):
+        return Timeout(text, **common)
+    return ProviderError(text, **common)
+
+
+@contextmanager
+def translate_transport_errors(provider: str | None) -> Iterator[None]:
+    """Map httpx transport failures to hostkit errors (the original is chained)."""
+    import httpx
+
+    try:
+        yield
+    except httpx.TimeoutException as error:
+        raise Timeout(f"request timed out: {error}", provider=provider) from error
+    except (httpx.ConnectError, httpx.ConnectTimeout) as error:
+        failure = ProviderError(f"could not connect: {error}", provider=provider, retryable=True)
+        failure.request_not_sent = True  # type: ignore[attr-defined]
+        raise failure from error
+    except httpx.TransportError as error:
+        raise ProviderError(
+            f"connection failed: {type(error).__name__}: {error}", provider=provider, retryable=True
+        ) from error
+
+
+class HttpClient:
+    """One pooled httpx client per provider instance, with errors and retries handled.
+
+    Nothing is sent and httpx is not imported until the first request. ``headers``
+    is a callable so that credentials are looked up at first use, not construction.
+    """
+
+    def __init__(
+        self,
+        *,
+        provider: str,
+        base_url: str,
+        retry: RetryPolicy,
+        timeout: float = 60.0,
+        headers: Callable[[], Mapping[str, str]] | None = None,
+        error_message: Callable[[httpx.Response], str | None] | None = None,
+    ) -> None:
+        self.provider = provider
+        self.base_url = base_url.rstrip("/")
+        self.retry = retry
+        self.timeout = timeout
+        self._headers = headers
+        self._error_message = error_message
+        self._client: httpx.Client | None = None
+        self._aclient: httpx.AsyncClient | None = None
+
+    def _build_kwargs(self) -> dict[str, Any]:
+        import httpx
+
+        headers = dict(self._headers()) if self._headers else {}
+        headers.setdefault("user-agent", "hostkit")
+        return {
+            "base_url": self.base_url,
+            "headers": headers,
+            "timeout": httpx.Timeout(self.timeout, connect=min(10.0, self.timeout)),
+        }
+
+    @property
+    def client(self) -> httpx.Client:
+        if self._client is None:
+            import httpx
+
+            self._client = httpx.Client(**self._build_kwargs())
+        return self._client
+
+    @property
+    def aclient(self) -> httpx.AsyncClient:
+        if self._aclient is None:
+            import httpx
+
+            self._aclient = httpx.AsyncClient(**self._build_kwargs())
+        return self._aclient
+
+    def raise_for_status(self, response: httpx.Response) -> None:
+        if response.status_code < 400:
+            return
+        response.read()
+        message = self._error_message(response) if self._error_message else None
+        raise error_from_response(
+            response.status_code,
+            response.headers,
+            response.content,
+            provider=self.provider,
+            message=message,
+        )
+
+    @staticmethod
+    def _is_safe(method: str, safe: bool | None) -> bool:
+        return method.upper() in IDEMPOTENT_METHODS if safe is None else safe
+
+    def request(
+        self, method: str, path: str, *, safe: bool | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        """Send with retries; a failure status raises the matching hostkit error."""
+
+        def attempt() -> httpx.Response:
+            with translate_transport_errors(self.provider):
+                response = self.client.request(method, path, **kwargs)
+            self.raise_for_status(response)
+            return response
+
+        return self.retry.call(attempt, safe=self._is_safe(method, safe))
+
+    async def arequest(
+        self, method: str, path: str, *, safe: bool | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        """Async twin of :meth:`request`."""
+
+        async def attempt() -> httpx.Response:
+            with translate_transport_errors(self.provider):
+                response = await self.aclient.request(method, path, **kwargs)
+            self.raise_for_status(response)
+            return response
+
+        return await self.retry.acall(attempt, safe=self._is_safe(method, safe))
+
+    @contextmanager
+    def stream(
+        self, method: str, path: str, *, safe: bool | None = None, **kwargs: Any
+    ) -> Iterator[httpx.Response]:
+        """A streamed response; the connection attempt is retried, the body is not."""
+
+        def attempt() -> httpx.Response:
+            with translate_transport_errors(self.provider):
+                request = self.client.build_request(method, path, **kwargs)
+                response = self.client.send(request, stream=True)
+            try:
+                self.raise_for_status(response)
+            except BaseException:
+                response.close()
+                raise
+            return response
+
+        response = self.retry.call(attempt, safe=self._is_safe(method, safe))
+        try:
+            yield response
+        finally:
+            response.close()
+
+    @asynccontextmanager
+    async def astream(
+        self, method: str, path: str, *, safe: bool | None = None, **kwargs: Any
+    ) -> AsyncIterator[httpx.Response]:
+        async def attempt() -> httpx.Response:
+            with translate_transport_errors(self.provider):
+                request = self.aclient.build_request(method, path, **kwargs)
+                response = await self.aclient.send(request, stream=True)
+            if response.status_code >= 400:
+                await response.aread()
+                await response.aclose()
+            self.raise_for_status(response)
+            return response
+
+        response = await self.retry.acall(attempt, safe=self._is_safe(method, safe))
+        try:
+            yield response
+        finally:
+            await response.aclose()
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
