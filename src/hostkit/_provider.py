@@ -287,6 +287,10 @@ class Provider(ABC):
         self.validate_spec(spec)
         existing = self.find(spec.name)
         created = False
+        if existing is not None and existing.status == "failed":
+            _progress.report(f"{spec.name}: an earlier deploy failed; deleting it first")
+            self.teardown(existing)
+            existing = None
         if existing is not None and existing.status != "deleted":
             if self.same_spec(existing, spec):
                 deployment = existing

@@ -1,0 +1,1 @@
+"""Example models and scripts shipped with hostkit (importable as ``hostkit_examples``)."""

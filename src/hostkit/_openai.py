@@ -1,0 +1,107 @@
+"""The OpenAI chat-completions wire format, shared by every adapter that speaks it.
+
+Groq, Cerebras, the Hugging Face router, vLLM, TGI and llama.cpp all accept the same
+``/chat/completions`` body and return the same shape, so building the request,
+reading the answer and reading a server-sent-event stream live here once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from hostkit._models import InvokeResult, Usage
+from hostkit.errors import ConfigError, ProviderError
+
+__all__ = [
+    "CHAT_PARAMS",
+    "build_chat_body",
+    "iter_sse_data",
+    "result_from_completion",
+    "to_messages",
+    "usage_from",
+]
+
+#: parameters every chat platform understands; anything else is passed through
+CHAT_PARAMS = ("max_tokens", "temperature", "top_p", "stop", "seed")
+
+
+def to_messages(request: Any) -> list[dict[str, Any]]:
+    """OpenAI-style messages from a prompt string, a message list or ``{"messages": ...}``."""
+    if isinstance(request, str):
+        return [{"role": "user", "content": request}]
+    if isinstance(request, Mapping) and "messages" in request:
+        request = request["messages"]
+    if isinstance(request, list) and all(isinstance(m, Mapping) and "role" in m for m in request):
+        return [dict(m) for m in request]
+    raise ConfigError(
+        "request: expected a prompt string, a list of {'role', 'content'} messages"
+        f" or {{'messages': [...]}}; got {type(request).__name__}"
+    )
+
+
+def build_chat_body(
+    model: str, request: Any, params: Mapping[str, Any], *, stream: bool = False
+) -> dict[str, Any]:
+    """The JSON body of a chat-completions call (extra params passed through)."""
+    body: dict[str, Any] = {"model": model, "messages": to_messages(request)}
+    if isinstance(request, Mapping):
+        body.update({k: v for k, v in request.items() if k != "messages"})
+    body.update(params)
+    if stream:
+        body["stream"] = True
+        body.setdefault("stream_options", {"include_usage": True})
+    return body
+
+
+def usage_from(data: Mapping[str, Any] | None) -> Usage:
+    if not data:
+        return Usage()
+    return Usage(
+        input_tokens=data.get("prompt_tokens", data.get("input_tokens")),
+        output_tokens=data.get("completion_tokens", data.get("output_tokens")),
+    )
+
+
+def result_from_completion(
+    data: Mapping[str, Any], *, provider: str, model: str, latency_s: float
+) -> InvokeResult:
+    """An InvokeResult from a ``chat.completion`` object."""
+    choices = data.get("choices") or []
+    message = choices[0].get("message", {}) if choices else {}
+    text = message.get("content")
+    return InvokeResult(
+        text=text if isinstance(text, str) else None,
+        output=message,
+        usage=usage_from(data.get("usage")),
+        latency_s=latency_s,
+        provider=provider,
+        model=str(data.get("model") or model),
+        request_id=data.get("id"),
+        raw=dict(data),
+    )
+
+
+def iter_sse_data(lines: Iterable[str], *, provider: str) -> Iterator[dict[str, Any]]:
+    """The JSON objects of a server-sent-event stream, ending at ``[DONE]``.
+
+    An ``error`` object inside the stream raises ProviderError with its message.
+    """
+    for line in lines:
+        if not line.startswith("data:"):
+            continue
+        data = line[5:].strip()
+        if data == "[DONE]":
+            return
+        try:
+            event = json.loads(data)
+        except ValueError:
+            raise ProviderError(
+                f"malformed stream event: {data[:200]}", provider=provider
+            ) from None
+        if isinstance(event, dict) and event.get("error"):
+            error = event["error"]
+            message = error.get("message", str(error)) if isinstance(error, dict) else str(error)
+            raise ProviderError(f"error in stream: {message}", provider=provider, retryable=False)
+        yield event
