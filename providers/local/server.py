@@ -1,4 +1,4 @@
-"""The supervisor process of a local deployment: ``python -m hostkit_providers.local.server RUN_DIR``.
+"""The supervisor process of a local deployment (``python -m hostkit_providers.local.server DIR``).
 
 It checks that the model loads (or starts the user's OpenAI-compatible server and
 waits for it), binds a free loopback port, writes it to ``RUN_DIR/port``, then runs
