@@ -185,6 +185,11 @@ class LocalProvider(Provider):
             },
         )
 
+    def _update(self, existing: Deployment, spec: DeploymentSpec) -> Deployment:
+        """Replace the running server with one for the new spec (same name)."""
+        self._teardown(existing)
+        return self._create(spec)
+
     def find(self, name: str) -> Deployment | None:
         record = self.records.load(name)
         if record is None:
