@@ -1,0 +1,46 @@
+"""The public surface, the import cost promise, and the README's setup lines."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import hostkit
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_public_names_are_pinned() -> None:
+    assert set(hostkit.__all__) == {
+        "Capabilities", "Config", "CostEstimate", "CostLine", "Deployment", "DeploymentSpec",
+        "InvokeResult", "Offering", "Price", "Provider", "ProviderInfo", "Stream", "Usage",
+        "__version__", "ainvoke", "available_providers", "cost", "deploy", "errors",
+        "get_provider", "invoke", "load_config", "on_progress", "scale", "stream", "teardown",
+    }  # fmt: skip
+    for name in hostkit.__all__:
+        assert hasattr(hostkit, name), name
+
+
+def test_import_hostkit_loads_no_sdk_cli_or_http_stack() -> None:
+    code = "import sys, json, hostkit; print(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(json.loads(out.stdout))
+    heavy = {
+        "groq", "cerebras", "huggingface_hub", "replicate", "boto3", "botocore", "google",
+        "azure", "rich", "click", "typer", "argparse", "hostkit.cli", "uvicorn", "httpx",
+        "tenacity", "asyncio", "hostkit_providers",
+    }  # fmt: skip
+    assert not heavy & loaded, f"import hostkit also imported {sorted(heavy & loaded)}"
+
+
+def test_ci_runs_the_readme_test_line_verbatim() -> None:
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    lines = re.findall(r"```bash\n(.+?)\n```", readme)
+    test_line = next(line for line in lines if "pytest" in line)
+    assert test_line in ci.splitlines()
+    quickstart = next(line for line in lines if "quickstart" in line)
+    assert quickstart.startswith("pip install") and quickstart.endswith("hostkit quickstart")
