@@ -510,6 +510,8 @@ def _ours(pid: int | None, run_dir: Path, upstream: bool = False) -> bool:
         data = environ.read_bytes()
     except OSError:
         return True
+    if not data:
+        return True  # a process still starting (or a zombie) shows an empty environ
     if upstream:
         return True  # the user's command may scrub its environment; its pid file is ours
     return f"{RUN_DIR_ENV}={run_dir}".encode() in data

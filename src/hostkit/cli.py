@@ -113,10 +113,10 @@ def _show_deployment(deployment: hostkit.Deployment) -> None:
 
 
 def _show_cost(estimate: hostkit.CostEstimate) -> None:
-    _out(f"total  {'unknown' if estimate.usd is None else _usd(estimate.usd)}")
+    _out(f"total   {'unknown' if estimate.usd is None else _usd(estimate.usd)}")
     if estimate.source:
         as_of = f" (as of {estimate.as_of})" if estimate.as_of else ""
-        _out(f"source {estimate.source}{as_of}")
+        _out(f"source  {estimate.source}{as_of}")
     for line in estimate.breakdown:
         _out(
             f"  {line.description}: {line.quantity:g} {line.unit}"
@@ -393,7 +393,7 @@ def _cmd_teardown(args: argparse.Namespace) -> int:
     known = name in config.deployments or _api._saved_provider_of(name) is not None
     if not known and not args.quiet:
         _err(
-            f"nothing named {name!r} is known (not in {config.where}, not saved by an earlier"
+            f"nothing named {name!r} is known (not in the config, not saved by an earlier"
             " deploy); nothing to delete"
         )
     hostkit.teardown(name, config=config)
