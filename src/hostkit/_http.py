@@ -159,9 +159,13 @@ def translate_transport_errors(provider: str | None) -> Iterator[None]:
 
     try:
         yield
+    except (httpx.ConnectTimeout, httpx.PoolTimeout) as error:
+        timeout = Timeout(f"could not connect in time: {error}", provider=provider)
+        timeout.request_not_sent = True  # type: ignore[attr-defined]
+        raise timeout from error
     except httpx.TimeoutException as error:
         raise Timeout(f"request timed out: {error}", provider=provider) from error
-    except (httpx.ConnectError, httpx.ConnectTimeout) as error:
+    except httpx.ConnectError as error:
         failure = ProviderError(f"could not connect: {error}", provider=provider, retryable=True)
         failure.request_not_sent = True  # type: ignore[attr-defined]
         raise failure from error
@@ -316,3 +320,9 @@ class HttpClient:
         if self._client is not None:
             self._client.close()
             self._client = None
+
+    async def aclose(self) -> None:
+        self.close()
+        if self._aclient is not None:
+            await self._aclient.aclose()
+            self._aclient = None

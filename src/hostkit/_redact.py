@@ -21,7 +21,7 @@ __all__ = ["MASK", "Secret", "redact_mapping", "register_secret", "scrub"]
 
 MASK = "***"
 _SECRET_KEY = re.compile(
-    r"(api[_-]?key|token|secret|password|passwd|authorization|credential|signature|"
+    r"(api[_-]?key|token(?:$|[_-])|secret|password|passwd|authorization|credential|signature|"
     r"private[_-]?key|access[_-]?key|session[_-]?key|^key$|x-api-key|cookie)",
     re.IGNORECASE,
 )
@@ -97,6 +97,8 @@ class RedactingFilter(logging.Filter):
             cleaned = scrub(message)
             if cleaned != message:
                 record.msg, record.args = cleaned, None
+            if record.exc_info and not record.exc_text:
+                record.exc_text = scrub(logging.Formatter().formatException(record.exc_info))
         return True
 
 
@@ -109,3 +111,6 @@ def get_logger(name: str = "hostkit") -> logging.Logger:
     if _FILTER not in logger.filters:
         logger.addFilter(_FILTER)
     return logger
+
+
+get_logger("hostkit")  # records logged on the package logger itself are scrubbed too

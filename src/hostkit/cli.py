@@ -653,11 +653,18 @@ class _LevelFormatter(logging.Formatter):
         return f"{record.levelname.lower()}: {super().format(record)}"
 
 
+def _redact_filter() -> logging.Filter:
+    from hostkit._redact import RedactingFilter
+
+    return RedactingFilter()
+
+
 @contextlib.contextmanager
 def _logging(verbose: bool, quiet: bool) -> Iterator[None]:
     """Send the ``hostkit`` logger to stderr (DEBUG with ``-v``, else warnings)."""
     logger = logging.getLogger("hostkit")
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(_redact_filter())
     handler.setLevel(logging.DEBUG if verbose else logging.WARNING)
     handler.setFormatter(_LevelFormatter(verbose))
     if not quiet:  # progress is printed by the listener already

@@ -21,6 +21,7 @@ and the scrubbers work without the ``testing`` extra.
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 import os
 import re
@@ -46,6 +47,7 @@ __all__ = [
     "RecordedResponse",
     "cassette",
     "cassette_requests",
+    "check_vcr_can_record",
     "load_cassette",
     "scrub_interaction",
     "scrub_request",
@@ -302,6 +304,20 @@ def _import(module: str) -> Any:
         ) from None
 
 
+def check_vcr_can_record() -> None:
+    """Refuse to record with a vcrpy that cannot run :func:`scrub_interaction` on save.
+
+    Older vcrpy releases ignore the ``before_save_interaction`` option silently,
+    which would write credentials of unrecognised shapes to disk.
+    """
+    vcr_cassette = _import("vcr.cassette")
+    if "before_save_interaction" not in inspect.signature(vcr_cassette.Cassette).parameters:
+        raise DependencyMissing(
+            "recording needs a vcrpy that supports before_save_interaction (the installed"
+            " one would skip hostkit's last scrubbing step); run: pip install -U vcrpy"
+        )
+
+
 @contextmanager
 def cassette(
     path: str | os.PathLike[str], *, record_mode: str | None = None, **overrides: Any
@@ -322,6 +338,8 @@ def cassette(
             f"cassette {file} does not exist; record it with real credentials:"
             " pytest --record-mode=once (or HOSTKIT_RECORD_MODE=once)"
         )
+    if mode != "none":
+        check_vcr_can_record()
     if mode == "rewrite":
         file.unlink(missing_ok=True)
         mode = "new_episodes"

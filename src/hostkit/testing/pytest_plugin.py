@@ -4,7 +4,8 @@ Enable it in the top-level ``conftest.py``::
 
     pytest_plugins = ["hostkit.testing.pytest_plugin"]
 
-(or pass ``-p hostkit.testing.pytest_plugin``). It provides:
+(or pass ``-p hostkit.testing.pytest_plugin``). It provides two fixtures (defined
+in :mod:`hostkit.testing._pytest_fixtures`, and replacing pytest-recording's):
 
 * ``vcr_config``: :func:`hostkit.testing.vcr_config` (strict replay, matching on
   method, scheme, host, port, path, query and body; secrets scrubbed);
@@ -33,31 +34,23 @@ drops.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import pytest
 
-from hostkit.testing import _cassettes
+from hostkit.testing import _cassettes, _pytest_fixtures
+
+FIXTURES_PLUGIN = "hostkit-cassette-fixtures"
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # the fixtures are registered now, after pytest-recording, so that they win
+    if not config.pluginmanager.has_plugin(FIXTURES_PLUGIN):
+        config.pluginmanager.register(_pytest_fixtures, FIXTURES_PLUGIN)
     # pytest-recording's ``--record-mode`` also drives ``hostkit.testing.cassette()``
     mode = config.getoption("--record-mode", default=None)
     _cassettes.set_default_record_mode(mode if isinstance(mode, str) else None)
+    if mode not in (None, "none"):
+        _cassettes.check_vcr_can_record()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     _cassettes.set_default_record_mode(None)
-
-
-@pytest.fixture
-def vcr_config() -> dict[str, Any]:
-    """hostkit's vcrpy configuration; the record mode is left to ``--record-mode``."""
-    return _cassettes.vcr_config(record_mode=None)
-
-
-@pytest.fixture(scope="module")
-def vcr_cassette_dir(request: pytest.FixtureRequest) -> str:
-    """Cassettes live in ``cassettes/`` next to the test module."""
-    return str(Path(request.node.path).parent / "cassettes")
