@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+#: vcr_config / vcr_cassette_dir fixtures for recorded-HTTP tests (pytest-recording)
+pytest_plugins = ["hostkit.testing.pytest_plugin"]
+
 
 @pytest.fixture(autouse=True)
 def isolated_hostkit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
