@@ -20,9 +20,11 @@ sends a request.
 from __future__ import annotations
 
 import contextlib
+import datetime as _dt
 import importlib
 import importlib.util
 import os
+import sys
 import time
 import warnings
 from abc import ABC, abstractmethod
@@ -39,7 +41,9 @@ from hostkit._models import (
     InvokeResult,
     Offering,
     Stream,
+    Usage,
 )
+from hostkit._pricing import PriceTable
 from hostkit._redact import Secret, get_logger, is_secret_key, redact_mapping
 from hostkit._retry import RetryPolicy
 from hostkit._state import StateStore
@@ -103,9 +107,22 @@ class Provider(ABC):
     deploy_timeout: ClassVar[float] = 1800.0
     poll_initial: ClassVar[float] = 1.0
     poll_max: ClassVar[float] = 15.0
+    #: the adapter's shipped price table, beside its module (see hostkit._pricing)
+    price_file: ClassVar[str | None] = None
 
-    def __init__(self, *, _source: str = "settings", **settings: Any) -> None:
+    def __init__(
+        self,
+        *,
+        _source: str = "settings",
+        _prices: Mapping[str, Any] | None = None,
+        _prices_source: tuple[str, str] | None = None,
+        **settings: Any,
+    ) -> None:
         self.check_installed()
+        self._price_overrides = dict(_prices or {})
+        self._price_overrides_source = _prices_source or ("hostkit.toml [prices]", "")
+        self._prices: PriceTable | None = None
+        self._warned_prices: set[str] = set()
         self.settings: dict[str, Any] = self._parse_settings(settings, _source)
         self.retry = RetryPolicy(max_retries=self.settings.get("max_retries", 3))
         self.timeout = float(self.settings.get("timeout", self.default_timeout))
@@ -460,7 +477,9 @@ class Provider(ABC):
         max_replicas: int | None = None,
     ) -> Deployment:
         """Set a fixed replica count, or autoscaling bounds; 0 means scale to zero."""
-        caps = self.capabilities
+        if isinstance(deployment, str):
+            deployment = self.get(deployment)
+        caps = self.capabilities_for(deployment)
         if not caps.dedicated:
             raise Unsupported(
                 self._why(
@@ -514,6 +533,10 @@ class Provider(ABC):
         self.remember(scaled)
         return scaled
 
+    def capabilities_for(self, deployment: Deployment) -> Capabilities:
+        """What this deployment can do (adapters with serverless and dedicated parts override)."""
+        return self.capabilities
+
     def _scale(
         self,
         deployment: Deployment,
@@ -561,6 +584,64 @@ class Provider(ABC):
     @abstractmethod
     def offerings(self, region: str | None = None) -> list[Offering]:
         """The instance types or models the platform sells, with prices where known."""
+
+    @property
+    def prices(self) -> PriceTable:
+        """The shipped price table with the config's ``[prices.<name>]`` overrides applied."""
+        if self._prices is None:
+            table = PriceTable(self.name)
+            if self.price_file:
+                module = sys.modules[type(self).__module__]
+                folder = Path(module.__file__ or ".").parent
+                table = PriceTable.load(folder / self.price_file, self.name)
+            where, as_of = self._price_overrides_source
+            self._prices = table.with_overrides(
+                self._price_overrides,
+                where=where,
+                as_of=as_of or _dt.date.today().isoformat(),
+            )
+        return self._prices
+
+    def _price_hint(self, key: str, fields: str) -> str:
+        return f'set it in hostkit.toml: [prices.{self.name}."{key}"] {fields}, source = "..."'
+
+    def token_cost(
+        self, model: str, input_tokens: int | None, output_tokens: int | None
+    ) -> CostEstimate:
+        """Cost of tokens on ``model`` from the price table (None plus a warning if unknown)."""
+        row = self.prices.find(model)
+        if row is None or not row.has_token_prices:
+            return self.unknown_cost(
+                f"model {model!r}",
+                self._price_hint(model, "input_per_million = ..., output_per_million = ..."),
+            )
+        return PriceTable.token_estimate(row, input_tokens, output_tokens)
+
+    def invoke_cost(self, model: str, usage: Usage) -> float | None:
+        """``InvokeResult.cost_usd`` for token-priced models; warns once per unknown model."""
+        row = self.prices.find(model)
+        if row is None or not row.has_token_prices:
+            if model not in self._warned_prices:
+                self._warned_prices.add(model)
+                hint = self._price_hint(model, "input_per_million = ..., output_per_million = ...")
+                warnings.warn(
+                    f"{self.name}: no known price for model {model!r}; cost_usd is None; {hint}",
+                    PriceUnknown,
+                    stacklevel=3,
+                )
+            return None
+        if usage.input_tokens is None and usage.output_tokens is None:
+            return None
+        return PriceTable.token_estimate(row, usage.input_tokens, usage.output_tokens).usd
+
+    def time_cost(self, key: str, *, hours: float, count: int = 1) -> CostEstimate:
+        """Cost of ``count`` instances of ``key`` for ``hours`` (None plus a warning if unknown)."""
+        row = self.prices.find(key)
+        if row is None or (row.usd_per_hour is None and row.usd_per_second is None):
+            return self.unknown_cost(
+                f"{key!r}", self._price_hint(key, "usd_per_hour = ... (or usd_per_second)")
+            )
+        return PriceTable.time_estimate(row, hours=hours, count=count)
 
     def unknown_cost(self, what: str, how_to_set: str) -> CostEstimate:
         """A CostEstimate of None plus one warning that says what is missing."""

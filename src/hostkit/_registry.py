@@ -7,6 +7,7 @@ core never names a provider.
 
 from __future__ import annotations
 
+import datetime as _dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -152,4 +153,9 @@ def get_provider(name: str, *, config: Config | None = None, **settings: Any) ->
         if config.path and name in config.providers
         else f"get_provider({name!r})"
     )
-    return cls(_source=source, **merged)
+    prices = config.prices.get(name) if isinstance(config.prices, dict) else None
+    prices_source = None
+    if config.path and prices:
+        as_of = _dt.date.fromtimestamp(config.path.stat().st_mtime).isoformat()
+        prices_source = (f"{config.path} [prices.{name}]", as_of)
+    return cls(_source=source, _prices=prices, _prices_source=prices_source, **merged)

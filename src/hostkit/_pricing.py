@@ -1,0 +1,190 @@
+"""Price tables: every price with its source and the date it was read.
+
+Each adapter ships one TOML file (``prices.toml`` beside its code)::
+
+    # USD per million tokens
+    [models."llama-3.1-8b-instant"]
+    input_per_million = 0.05
+    output_per_million = 0.08
+    source = "https://groq.com/pricing/"
+    as_of = "2026-10-30"
+
+    [instances."nvidia-l4"]
+    usd_per_hour = 0.80
+    source = "..."
+    as_of = "..."
+
+Sections group rows (``models``, ``instances``, ``hardware``); a row may carry
+``input_per_million``/``output_per_million``, ``usd_per_hour`` or ``usd_per_second``.
+The user's ``[prices.<provider>."<key>"]`` in hostkit.toml overrides a row (its
+source is the config file). A price is never invented: a missing row is None.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from hostkit._models import CostEstimate, CostLine
+from hostkit.errors import ConfigError
+
+__all__ = ["PriceRow", "PriceTable"]
+
+PRICE_FIELDS = ("input_per_million", "output_per_million", "usd_per_hour", "usd_per_second")
+ROW_FIELDS = (*PRICE_FIELDS, "source", "as_of", "unit", "notes")
+
+
+@dataclass(frozen=True)
+class PriceRow:
+    """One priced thing (a model, an instance type, a hardware SKU)."""
+
+    key: str
+    source: str
+    as_of: str
+    input_per_million: float | None = None
+    output_per_million: float | None = None
+    usd_per_hour: float | None = None
+    usd_per_second: float | None = None
+    unit: str | None = None
+    notes: str | None = None
+
+    @property
+    def has_token_prices(self) -> bool:
+        return self.input_per_million is not None and self.output_per_million is not None
+
+
+def _row(key: str, data: Any, where: str) -> PriceRow:
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where}: expected a table of prices, got {data!r}")
+    unknown = sorted(set(data) - set(ROW_FIELDS))
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown field(s) {', '.join(unknown)}; allowed: {', '.join(ROW_FIELDS)}"
+        )
+    for name in PRICE_FIELDS:
+        value = data.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+            raise ConfigError(f"{where}.{name}: expected a number of USD, got {value!r}")
+        if value < 0:
+            raise ConfigError(f"{where}.{name}: a price cannot be negative, got {value}")
+    if not any(data.get(name) is not None for name in PRICE_FIELDS):
+        raise ConfigError(f"{where}: no price given; set one of {', '.join(PRICE_FIELDS)}")
+    for name in ("source", "as_of"):
+        if not isinstance(data.get(name), str) or not data[name].strip():
+            raise ConfigError(f"{where}: every price needs '{name}' (where and when it was read)")
+    try:
+        _dt.date.fromisoformat(data["as_of"])
+    except ValueError:
+        raise ConfigError(
+            f"{where}.as_of: expected a date YYYY-MM-DD, got {data['as_of']!r}"
+        ) from None
+    values: dict[str, Any] = {k: (float(v) if k in PRICE_FIELDS else v) for k, v in data.items()}
+    return PriceRow(key=key, **values)
+
+
+@dataclass
+class PriceTable:
+    """A provider's shipped prices, with the user's overrides applied."""
+
+    provider: str
+    sections: dict[str, dict[str, PriceRow]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path, provider: str) -> PriceTable:
+        """Read and validate a price file (every row has a price, a source and a date)."""
+        try:
+            document = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return cls(provider)
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(f"{path}: not valid TOML: {error}") from None
+        sections: dict[str, dict[str, PriceRow]] = {}
+        for section, rows in document.items():
+            if not isinstance(rows, Mapping):
+                raise ConfigError(f"{path}: [{section}] must be a table of rows")
+            sections[section] = {
+                key: _row(key, data, f"{path} [{section}.{key!r}]") for key, data in rows.items()
+            }
+        return cls(provider, sections)
+
+    def with_overrides(self, overrides: Mapping[str, Any], *, where: str, as_of: str) -> PriceTable:
+        """A copy where ``[prices.<provider>."<key>"]`` rows from the config win."""
+        if not overrides:
+            return self
+        sections = {name: dict(rows) for name, rows in self.sections.items()}
+        for key, data in overrides.items():
+            if not isinstance(data, Mapping):
+                raise ConfigError(f"{where}: [prices.{self.provider}.{key!r}] must be a table")
+            filled = {"source": where, "as_of": as_of, **data}
+            row = _row(key, filled, f"{where} [prices.{self.provider}.{key!r}]")
+            placed = False
+            for rows in sections.values():
+                if key in rows:
+                    rows[key] = replace(row)
+                    placed = True
+            if not placed:
+                sections.setdefault("overrides", {})[key] = row
+        return PriceTable(self.provider, sections)
+
+    def find(self, key: str, section: str | None = None) -> PriceRow | None:
+        """The row for ``key`` (in ``section``, or in any section; overrides first)."""
+        if section is None:
+            override = self.sections.get("overrides", {}).get(key)
+            if override is not None:
+                return override
+            for rows in self.sections.values():
+                if key in rows:
+                    return rows[key]
+            return None
+        return self.sections.get(section, {}).get(key) or self.sections.get("overrides", {}).get(
+            key
+        )
+
+    def rows(self) -> list[PriceRow]:
+        return [row for rows in self.sections.values() for row in rows.values()]
+
+    # -- estimates -------------------------------------------------------
+    @staticmethod
+    def token_estimate(
+        row: PriceRow, input_tokens: int | None, output_tokens: int | None
+    ) -> CostEstimate:
+        """Cost of tokens at ``row``'s per-million prices."""
+        assert row.input_per_million is not None and row.output_per_million is not None
+        lines = [
+            CostLine(
+                f"{row.key} input tokens",
+                "token",
+                float(input_tokens or 0),
+                row.input_per_million / 1e6,
+                (input_tokens or 0) * row.input_per_million / 1e6,
+            ),
+            CostLine(
+                f"{row.key} output tokens",
+                "token",
+                float(output_tokens or 0),
+                row.output_per_million / 1e6,
+                (output_tokens or 0) * row.output_per_million / 1e6,
+            ),
+        ]
+        return CostEstimate(
+            usd=sum(line.usd for line in lines), breakdown=lines, source=row.source, as_of=row.as_of
+        )
+
+    @staticmethod
+    def time_estimate(row: PriceRow, *, hours: float, count: int = 1) -> CostEstimate:
+        """Cost of ``count`` instances for ``hours`` at ``row``'s hourly or per-second price."""
+        if row.usd_per_hour is not None:
+            unit, unit_price, quantity = "instance-hour", row.usd_per_hour, hours * count
+        elif row.usd_per_second is not None:
+            unit, unit_price, quantity = "instance-second", row.usd_per_second, hours * 3600 * count
+        else:
+            raise ConfigError(f"{row.key}: priced per token, not per unit of time")
+        line = CostLine(f"{count} x {row.key}", unit, quantity, unit_price, quantity * unit_price)
+        return CostEstimate(usd=line.usd, breakdown=[line], source=row.source, as_of=row.as_of)
