@@ -8,7 +8,27 @@ from pathlib import Path
 import pytest
 
 #: vcr_config / vcr_cassette_dir fixtures for recorded-HTTP tests (pytest-recording)
-pytest_plugins = ["hostkit.testing.pytest_plugin"]
+pytest_plugins = ["hostkit.testing.pytest_plugin", "pytester"]
+
+
+EXAMPLE_PLUGIN = Path(__file__).parent / "tests" / "plugins" / "hostkit-example-plugin"
+
+
+@pytest.fixture(scope="session")
+def example_plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The third-party example plugin, built and installed by pip into a temp folder (once)."""
+    from hostkit.testing.plugins import install_plugin
+
+    return install_plugin(EXAMPLE_PLUGIN, tmp_path_factory.mktemp("plugin") / "site")
+
+
+@pytest.fixture
+def example_plugin(example_plugin_site: Path) -> Iterator[Path]:
+    """The example plugin visible to hostkit's registry for the test."""
+    from hostkit.testing.plugins import plugins_on_path
+
+    with plugins_on_path(example_plugin_site):
+        yield example_plugin_site
 
 
 @pytest.fixture(autouse=True)

@@ -30,7 +30,6 @@ from hostkit.errors import (
 from hostkit.testing import (
     cassette,
     cassette_requests,
-    install_plugin,
     plugins_on_path,
     write_distribution,
 )
@@ -78,18 +77,6 @@ NOT_A_PROVIDER = object()
 
 
 # -- fixtures --------------------------------------------------------------------
-@pytest.fixture(scope="session")
-def example_plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The example plugin, built and installed by pip into a temp folder (once)."""
-    return install_plugin(EXAMPLE_PLUGIN, tmp_path_factory.mktemp("plugin") / "site")
-
-
-@pytest.fixture
-def example_plugin(example_plugin_site: Path) -> Iterator[Path]:
-    with plugins_on_path(example_plugin_site):
-        yield example_plugin_site
-
-
 @pytest.fixture
 def fake_plugins(tmp_path: Path) -> Iterator[Path]:
     """A distribution with a provider lacking its SDK and three broken entry points."""
@@ -299,7 +286,7 @@ def test_a_later_process_finds_the_deployment(provider: Provider, example_plugin
         deployed = provider.deploy({"model": MODEL})
     later = get_provider("example")  # a fresh instance, as in another process
 
-    with replay("find.yaml") as recorded:
+    with replay("get.yaml") as recorded:
         found = later.get(MODEL)
 
     assert recorded.play_count == 1
