@@ -9,7 +9,7 @@ from ``EXAMPLE_API_KEY``. Being serverless, it has nothing to create or delete:
 * ``cost`` and ``offerings`` read the price table shipped with the plugin;
 * ``teardown`` releases the local record only; ``scale`` is unsupported.
 
-HTTP, errors and retries come from hostkit's shared :class:`hostkit._http.HttpClient`.
+HTTP, errors and retries come from hostkit's shared :class:`hostkit.adapters.HttpClient`.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from hostkit import (
     Provider,
     Usage,
 )
-from hostkit._http import HttpClient, parse_go_duration, request_id_from
+from hostkit.adapters import HttpClient, parse_go_duration, request_id_from
 from hostkit.errors import ConfigError, NotFound, ProviderError
 
 if TYPE_CHECKING:

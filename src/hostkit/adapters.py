@@ -1,0 +1,52 @@
+"""Building blocks for provider adapters, ours and third-party ones (stable to import).
+
+An adapter subclasses :class:`hostkit.Provider` (or :class:`ServerlessProvider`)
+and reuses these instead of writing its own retry loop, error mapper, SSE parser
+or price loader. See docs/writing-a-provider.md.
+"""
+
+from hostkit._http import (
+    HttpClient,
+    error_from_response,
+    message_from_body,
+    parse_go_duration,
+    parse_retry_after,
+    request_id_from,
+    translate_transport_errors,
+)
+from hostkit._openai import (
+    build_chat_body,
+    iter_sse_data,
+    result_from_completion,
+    to_messages,
+    usage_from,
+)
+from hostkit._pricing import PriceRow, PriceTable
+from hostkit._progress import report as report_progress
+from hostkit._redact import Secret, get_logger
+from hostkit._retry import RetryPolicy
+from hostkit._serverless import DEDICATED_FIELDS, ServerlessProvider, closest_matches
+
+__all__ = [
+    "DEDICATED_FIELDS",
+    "HttpClient",
+    "PriceRow",
+    "PriceTable",
+    "RetryPolicy",
+    "Secret",
+    "ServerlessProvider",
+    "build_chat_body",
+    "closest_matches",
+    "error_from_response",
+    "get_logger",
+    "iter_sse_data",
+    "message_from_body",
+    "parse_go_duration",
+    "parse_retry_after",
+    "report_progress",
+    "request_id_from",
+    "result_from_completion",
+    "to_messages",
+    "translate_transport_errors",
+    "usage_from",
+]
