@@ -33,7 +33,7 @@ from typing import Any
 from hostkit._models import CostEstimate, CostLine
 from hostkit.errors import ConfigError
 
-__all__ = ["PriceRow", "PriceTable"]
+__all__ = ["Hardware", "PriceRow", "PriceTable", "load_hardware"]
 
 PRICE_FIELDS = ("input_per_million", "output_per_million", "usd_per_hour", "usd_per_second")
 ROW_FIELDS = (*PRICE_FIELDS, "source", "as_of", "unit", "notes")
@@ -147,6 +147,15 @@ class PriceTable:
             key
         )
 
+    def find_for_region(self, key: str, region: str | None) -> PriceRow | None:
+        """``key``'s row in section ``region.<region>`` (if any), else in any section."""
+        if region:
+            row = self.sections.get(f"region.{region}", {}).get(key)
+            if row is not None:
+                override = self.sections.get("overrides", {}).get(key)
+                return override or row
+        return self.find(key)
+
     def rows(self) -> list[PriceRow]:
         return [row for rows in self.sections.values() for row in rows.values()]
 
@@ -188,3 +197,51 @@ class PriceTable:
             raise ConfigError(f"{row.key}: priced per token, not per unit of time")
         line = CostLine(f"{count} x {row.key}", unit, quantity, unit_price, quantity * unit_price)
         return CostEstimate(usd=line.usd, breakdown=[line], source=row.source, as_of=row.as_of)
+
+
+@dataclass(frozen=True)
+class Hardware:
+    """What an instance type carries (``hardware.toml`` beside an adapter)."""
+
+    key: str
+    source: str
+    as_of: str
+    gpu_type: str | None = None
+    gpu_count: int = 0
+    gpu_memory_gb: float | None = None
+    vcpus: int | None = None
+    ram_gb: float | None = None
+    notes: str | None = None
+
+
+HARDWARE_FIELDS = ("gpu_type", "gpu_count", "gpu_memory_gb", "vcpus", "ram_gb", "notes")
+
+
+def load_hardware(path: Path) -> dict[str, Hardware]:
+    """Instance types and their GPUs from an adapter's ``hardware.toml``::
+
+    [instances."ml.g5.2xlarge"]
+    gpu_type = "A10G"
+    gpu_count = 1
+    gpu_memory_gb = 24   # per GPU
+    vcpus = 8
+    ram_gb = 32
+    source = "https://aws.amazon.com/sagemaker/pricing/"
+    as_of = "2026-10-30"
+    """
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    found: dict[str, Hardware] = {}
+    for key, data in document.get("instances", {}).items():
+        where = f"{path} [instances.{key!r}]"
+        unknown = sorted(set(data) - {*HARDWARE_FIELDS, "source", "as_of"})
+        if unknown:
+            raise ConfigError(f"{where}: unknown field(s) {', '.join(unknown)}")
+        if not data.get("source") or not data.get("as_of"):
+            raise ConfigError(f"{where}: needs 'source' and 'as_of'")
+        found[key] = Hardware(key=key, **data)
+    return found

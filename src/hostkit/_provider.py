@@ -634,12 +634,18 @@ class Provider(ABC):
             return None
         return PriceTable.token_estimate(row, usage.input_tokens, usage.output_tokens).usd
 
-    def time_cost(self, key: str, *, hours: float, count: int = 1) -> CostEstimate:
-        """Cost of ``count`` instances of ``key`` for ``hours`` (None plus a warning if unknown)."""
-        row = self.prices.find(key)
+    def time_cost(
+        self, key: str, *, hours: float, count: int = 1, region: str | None = None
+    ) -> CostEstimate:
+        """Cost of ``count`` instances of ``key`` for ``hours`` (None plus a warning if unknown).
+
+        A ``[region.<region>]`` row wins over a region-less one.
+        """
+        row = self.prices.find_for_region(key, region)
         if row is None or (row.usd_per_hour is None and row.usd_per_second is None):
+            where = f" in {region}" if region else ""
             return self.unknown_cost(
-                f"{key!r}", self._price_hint(key, "usd_per_hour = ... (or usd_per_second)")
+                f"{key!r}{where}", self._price_hint(key, "usd_per_hour = ... (or usd_per_second)")
             )
         return PriceTable.time_estimate(row, hours=hours, count=count)
 

@@ -21,7 +21,7 @@ from hostkit._openai import (
     to_messages,
     usage_from,
 )
-from hostkit._pricing import PriceRow, PriceTable
+from hostkit._pricing import Hardware, PriceRow, PriceTable, load_hardware
 from hostkit._progress import report as report_progress
 from hostkit._redact import Secret, get_logger
 from hostkit._retry import RetryPolicy
@@ -29,6 +29,7 @@ from hostkit._serverless import DEDICATED_FIELDS, ServerlessProvider, closest_ma
 
 __all__ = [
     "DEDICATED_FIELDS",
+    "Hardware",
     "HttpClient",
     "PriceRow",
     "PriceTable",
@@ -40,6 +41,7 @@ __all__ = [
     "error_from_response",
     "get_logger",
     "iter_sse_data",
+    "load_hardware",
     "message_from_body",
     "parse_go_duration",
     "parse_retry_after",
