@@ -1,0 +1,1 @@
+"""The `cerebras` provider (in progress)."""

@@ -1,0 +1,1 @@
+"""The `groq` provider (in progress)."""

@@ -1,0 +1,1 @@
+"""The `huggingface` provider (in progress)."""

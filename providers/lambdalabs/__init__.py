@@ -1,0 +1,1 @@
+"""The `lambdalabs` provider (in progress)."""

@@ -1,0 +1,1 @@
+"""The `paperspace` provider (in progress)."""

@@ -1,0 +1,1 @@
+"""The `replicate` provider (in progress)."""

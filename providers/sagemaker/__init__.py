@@ -1,0 +1,1 @@
+"""The `sagemaker` provider (in progress)."""

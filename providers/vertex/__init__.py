@@ -1,0 +1,1 @@
+"""The `vertex` provider (in progress)."""
