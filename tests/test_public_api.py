@@ -25,7 +25,12 @@ def test_public_names_are_pinned() -> None:
 
 
 def test_import_hostkit_loads_no_sdk_cli_or_http_stack() -> None:
-    code = "import sys, json, hostkit; print(json.dumps(sorted(sys.modules)))"
+    # only what `import hostkit` adds: site start-up may load namespace packages
+    # (google-cloud's nspkg .pth imports `google` in every interpreter)
+    code = (
+        "import sys, json; before = set(sys.modules); import hostkit;"
+        " print(json.dumps(sorted(set(sys.modules) - before)))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     loaded = set(json.loads(out.stdout))
     heavy = {
