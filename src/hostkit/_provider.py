@@ -28,7 +28,7 @@ import sys
 import time
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -260,6 +260,22 @@ class Provider(ABC):
         ``safe=False`` marks a call that creates something and is not idempotent.
         """
         return self.retry.call(lambda: self._translated(fn), safe=safe)
+
+    async def acall(self, fn: Callable[[], Awaitable[T]], *, safe: bool = True) -> T:
+        """Async twin of :meth:`call`: error translation plus the retry policy."""
+
+        async def attempt() -> T:
+            try:
+                return await fn()
+            except HostkitError:
+                raise
+            except Exception as error:
+                mapped = self.translate_error(error) or ProviderError(
+                    f"{type(error).__name__}: {error}", provider=self.name
+                )
+                raise mapped from error
+
+        return await self.retry.acall(attempt, safe=safe)
 
     # -- deploy ----------------------------------------------------------
     def coerce_spec(self, spec: DeploymentSpec | Mapping[str, Any]) -> DeploymentSpec:

@@ -83,8 +83,9 @@ class ServerlessProvider(Provider):
         except Exception:  # suggestions are a courtesy; never hide the real answer
             suggestions = []
         hint = f"; closest served models: {', '.join(suggestions)}" if suggestions else ""
+        said = f" ({self.name} said: {error.message})" if error and error.message else ""
         return NotFound(
-            f"{self.name} does not serve model {model!r}{hint}",
+            f"{self.name} does not serve model {model!r}{hint}{said}",
             provider=self.name,
             status_code=error.status_code if error else None,
             request_id=error.request_id if error else None,

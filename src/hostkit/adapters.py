@@ -6,6 +6,8 @@ or price loader. See docs/writing-a-provider.md.
 """
 
 from hostkit._http import (
+    NO_DELAY,
+    REQUEST_ID_HEADERS,
     HttpClient,
     error_from_response,
     message_from_body,
@@ -29,6 +31,8 @@ from hostkit._serverless import DEDICATED_FIELDS, ServerlessProvider, closest_ma
 
 __all__ = [
     "DEDICATED_FIELDS",
+    "NO_DELAY",
+    "REQUEST_ID_HEADERS",
     "Hardware",
     "HttpClient",
     "PriceRow",

@@ -49,6 +49,7 @@ from typing import Any, ClassVar
 import pytest
 
 from hostkit import Deployment, DeploymentSpec, Provider, errors, get_provider
+from hostkit._http import REQUEST_ID_HEADERS
 from hostkit._models import STATUSES
 from hostkit.testing._cassettes import load_cassette, vcr_config
 
@@ -462,8 +463,8 @@ class ComplianceErrorTests(ProviderFixtures):
         error = caught.value
         assert error.message.strip(), "the platform's message must reach the user"
         assert error.provider == self.provider_name
-        recorded_id = run.response_header("x-request-id", last=True) or run.response_header(
-            "request-id", last=True
+        recorded_id = next(
+            (v for n in REQUEST_ID_HEADERS if (v := run.response_header(n, last=True))), None
         )
         if recorded_id:
             assert error.request_id == recorded_id, "the request id must reach the user"
