@@ -1,1 +1,5 @@
-"""The `huggingface` provider (in progress)."""
+"""The ``huggingface`` provider: Hugging Face Inference Providers (see provider.py)."""
+
+from .provider import HuggingFaceProvider
+
+__all__ = ["HuggingFaceProvider"]

@@ -59,6 +59,10 @@ class Config:
         )
 
 
+#: the one empty config used when there is no file, so provider instances are shared
+_EMPTY = Config()
+
+
 def find_config_file(start: Path | None = None) -> Path | None:
     """The config file hostkit would use, or None."""
     if env := os.environ.get("HOSTKIT_CONFIG"):
@@ -136,13 +140,13 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     explicit = path is not None or "HOSTKIT_CONFIG" in os.environ
     file = Path(path).expanduser() if path is not None else find_config_file()
     if file is None:
-        return Config()
+        return _EMPTY
     try:
         mtime = file.stat().st_mtime
     except FileNotFoundError:
         if explicit:
             raise ConfigError(f"{file}: config file not found") from None
-        return Config()
+        return _EMPTY
     cached = _cache.get(file)
     if cached and cached[0] == mtime:
         return cached[1]

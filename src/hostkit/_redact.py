@@ -21,7 +21,7 @@ __all__ = ["MASK", "Secret", "redact_mapping", "register_secret", "scrub"]
 
 MASK = "***"
 _SECRET_KEY = re.compile(
-    r"(api[_-]?key|token(?:$|[_-])|secret|password|passwd|authorization|credential|signature|"
+    r"(api[_-]?key|token$|secret|password|passwd|authorization|credential|signature|"
     r"private[_-]?key|access[_-]?key|session[_-]?key|^key$|x-api-key|cookie)",
     re.IGNORECASE,
 )
