@@ -102,8 +102,19 @@ class ScenarioRun:
             body = interaction.response.body
             parts.append(body)
             with contextlib.suppress(ValueError):
-                parts.append(json.dumps(json.loads(body), ensure_ascii=False))
+                data = json.loads(body)
+                parts.append(json.dumps(data, ensure_ascii=False))
+                parts.extend(_joined_token_lists(data))  # e.g. Replicate's output tokens
         return "\n".join(parts)
+
+
+def _joined_token_lists(data: Any) -> Iterator[str]:
+    """Every list of strings in a JSON body, joined (models that answer token by token)."""
+    if isinstance(data, list) and data and all(isinstance(x, str) for x in data):
+        yield "".join(data)
+    elif isinstance(data, dict | list):
+        for value in data.values() if isinstance(data, dict) else data:
+            yield from _joined_token_lists(value)
 
 
 class ProviderFixtures:
