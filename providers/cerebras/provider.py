@@ -389,11 +389,6 @@ class CerebrasProvider(ServerlessProvider):
         mapped.request_id = common["request_id"]
         return mapped
 
-    def _mapped(self, error: Exception) -> HostkitError:
-        return self.translate_error(error) or ProviderError(
-            f"{type(error).__name__}: {error}", provider=self.name
-        )
-
     # -- models --------------------------------------------------------------------
     def endpoint_for(self, model: str) -> str | None:
         return f"{self.base_url}/v1/chat/completions"
@@ -533,7 +528,7 @@ class CerebrasProvider(ServerlessProvider):
             except HostkitError:
                 raise
             except Exception as error:
-                raise self._mapped(error) from error
+                raise self.map_error(error) from error
             if not state.finished:
                 raise ProviderError(
                     "the Cerebras stream ended before the model finished (no finish_reason"

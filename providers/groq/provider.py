@@ -272,11 +272,6 @@ class GroqProvider(ServerlessProvider):
             self._aclient = None
 
     # -- errors ----------------------------------------------------------------
-    def _mapped(self, error: Exception) -> HostkitError:
-        return self.translate_error(error) or ProviderError(
-            f"{type(error).__name__}: {error}", provider=self.name
-        )
-
     def translate_error(self, error: Exception) -> HostkitError | None:
         """Map every ``groq`` SDK exception (and httpx failures mid-stream) to hostkit's tree."""
         import httpx
@@ -598,7 +593,7 @@ class GroqProvider(ServerlessProvider):
                 error.request_id = state.request_id
             self._raise_with_limit(error, deployment)
         except Exception as error:
-            mapped = self._mapped(error)
+            mapped = self.map_error(error)
             if mapped.request_id is None:
                 mapped.request_id = state.request_id
             raise self._with_limit(mapped, deployment) from error

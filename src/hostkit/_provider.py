@@ -243,16 +243,21 @@ class Provider(ABC):
         """Map an SDK exception to a hostkit error (adapters override); None: generic."""
         return None
 
+    def map_error(self, error: Exception) -> HostkitError:
+        """``error`` as a hostkit error: the adapter's mapping, else a ProviderError."""
+        if isinstance(error, HostkitError):
+            return error
+        return self.translate_error(error) or ProviderError(
+            f"{type(error).__name__}: {error}", provider=self.name
+        )
+
     def _translated(self, fn: Callable[[], T]) -> T:
         try:
             return fn()
         except HostkitError:
             raise
         except Exception as error:
-            mapped = self.translate_error(error) or ProviderError(
-                f"{type(error).__name__}: {error}", provider=self.name
-            )
-            raise mapped from error
+            raise self.map_error(error) from error
 
     def call(self, fn: Callable[[], T], *, safe: bool = True) -> T:
         """Run one platform call with error translation and the retry policy.
@@ -270,10 +275,7 @@ class Provider(ABC):
             except HostkitError:
                 raise
             except Exception as error:
-                mapped = self.translate_error(error) or ProviderError(
-                    f"{type(error).__name__}: {error}", provider=self.name
-                )
-                raise mapped from error
+                raise self.map_error(error) from error
 
         return await self.retry.acall(attempt, safe=safe)
 
