@@ -12,6 +12,7 @@ Importing hostkit loads no provider SDK: providers are found through the
 from hostkit import errors
 from hostkit._api import ainvoke, cost, deploy, invoke, scale, stream, teardown
 from hostkit._config import Config, load_config
+from hostkit._events import OperationEvent, add_hook
 from hostkit._models import (
     Capabilities,
     CostEstimate,
@@ -39,12 +40,14 @@ __all__ = [
     "DeploymentSpec",
     "InvokeResult",
     "Offering",
+    "OperationEvent",
     "Price",
     "Provider",
     "ProviderInfo",
     "Stream",
     "Usage",
     "__version__",
+    "add_hook",
     "ainvoke",
     "available_providers",
     "cost",

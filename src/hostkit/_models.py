@@ -362,7 +362,17 @@ class Stream:
         self._chunks = chunks
         self._finish = finish
         self._close = close
+        self._done: list[Any] = []
         self.result: InvokeResult | None = None
+
+    def on_done(self, callback: Any) -> None:
+        """Call ``callback(result, error)`` once the stream ends or fails."""
+        self._done.append(callback)
+
+    def _notify(self, result: InvokeResult | None, error: BaseException | None) -> None:
+        callbacks, self._done = self._done, []
+        for callback in callbacks:
+            callback(result, error)
 
     def __iter__(self) -> Iterator[str]:
         return self
@@ -372,7 +382,15 @@ class Stream:
             return next(self._chunks)
         except StopIteration:
             if self.result is None:
-                self.result = self._finish()
+                try:
+                    self.result = self._finish()
+                except BaseException as error:
+                    self._notify(None, error)
+                    raise
+                self._notify(self.result, None)
+            raise
+        except BaseException as error:
+            self._notify(None, error)
             raise
 
     @property

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from hostkit import _progress
+from hostkit._events import Hooks, instrument
 from hostkit._models import (
     Capabilities,
     CostEstimate,
@@ -129,7 +130,16 @@ class Provider(ABC):
         state_dir = self.settings.get("state_dir")
         self.records = StateStore(self.name, Path(state_dir).expanduser() if state_dir else None)
         self.sleep: Callable[[float], None] = time.sleep
+        #: hooks for this instance only (``hostkit.add_hook`` registers process-wide ones)
+        self.hooks = Hooks()
         self.setup()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for operation in INSTRUMENTED:
+            method = cls.__dict__.get(operation)
+            if callable(method):
+                setattr(cls, operation, instrument(operation, method))
 
     # -- construction ----------------------------------------------------
     def setup(self) -> None:
@@ -679,3 +689,8 @@ class Provider(ABC):
 
     def close(self) -> None:
         """Release pooled connections."""
+
+
+INSTRUMENTED = ("deploy", "scale", "teardown", "invoke", "ainvoke", "stream")
+for _operation in INSTRUMENTED:
+    setattr(Provider, _operation, instrument(_operation, getattr(Provider, _operation)))
