@@ -1,1 +1,5 @@
-"""The `lambdalabs` provider (in progress)."""
+"""The ``lambdalabs`` provider: GPU instances on Lambda Cloud running a model server."""
+
+from .provider import LambdaLabsProvider
+
+__all__ = ["LambdaLabsProvider"]

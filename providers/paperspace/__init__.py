@@ -1,1 +1,5 @@
-"""The `paperspace` provider (in progress)."""
+"""The ``paperspace`` provider: container deployments on Paperspace (DigitalOcean)."""
+
+from .provider import PaperspaceProvider
+
+__all__ = ["PaperspaceProvider"]
