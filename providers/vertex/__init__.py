@@ -1,1 +1,5 @@
-"""The `vertex` provider (in progress)."""
+"""The ``vertex`` provider: dedicated Google Vertex AI endpoints (see provider.py)."""
+
+from .provider import VertexProvider
+
+__all__ = ["VertexProvider"]

@@ -433,7 +433,7 @@ class Provider(ABC):
                     f"{deployment.name} failed to deploy: {reason}",
                     reason=reason,
                     provider=self.name,
-                )
+                ) from self.failure_cause(current)
             if time.monotonic() + delay > deadline:
                 raise Timeout(
                     f"{deployment.name} was still {current.status} after {limit:.0f}s",
@@ -446,6 +446,14 @@ class Provider(ABC):
         """Adapter hook: the platform's words for why a deployment failed."""
         reason = deployment.raw.get("failure_reason") if deployment.raw else None
         return str(reason) if reason else None
+
+    def failure_cause(self, deployment: Deployment) -> HostkitError | None:
+        """Adapter hook: the classified platform error behind a failed deploy.
+
+        Returned errors (``QuotaExceeded``, ``CapacityUnavailable`` ...) become the
+        ``__cause__`` of the DeploymentFailed the wait raises.
+        """
+        return None
 
     def remember(self, deployment: Deployment) -> None:
         """Save the deployment record so a later process can find it."""
