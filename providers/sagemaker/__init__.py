@@ -1,1 +1,5 @@
-"""The `sagemaker` provider (in progress)."""
+"""The ``sagemaker`` provider: Amazon SageMaker AI real-time endpoints (see provider.py)."""
+
+from .provider import SageMakerProvider
+
+__all__ = ["SageMakerProvider"]
