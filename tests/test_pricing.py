@@ -174,3 +174,19 @@ def test_closest_matches() -> None:
 
 def test_usage_total() -> None:
     assert Usage(3, 4).total_tokens == 7 and Usage().total_tokens is None
+
+
+def test_regional_prices_never_borrow_another_region(tmp_path: Path) -> None:
+    file = tmp_path / "prices.toml"
+    file.write_text(
+        '["region.eastus"."nc24"]\nusd_per_hour = 3.67\nsource = "s"\nas_of = "2026-11-09"\n'
+        '[instances."cpu"]\nusd_per_hour = 0.1\nsource = "s"\nas_of = "2026-11-09"\n'
+    )
+    table = PriceTable.load(file, "x")
+    assert table.find_for_region("nc24", "eastus").usd_per_hour == 3.67  # type: ignore[union-attr]
+    assert table.find_for_region("nc24", "westeurope") is None
+    assert table.find_for_region("cpu", "westeurope").usd_per_hour == 0.1  # type: ignore[union-attr]
+    mine = table.with_overrides(
+        {"nc24": {"usd_per_hour": 3.0}}, where="hostkit.toml", as_of="2026-11-22"
+    )
+    assert mine.find_for_region("nc24", "westeurope").usd_per_hour == 3.0  # type: ignore[union-attr]

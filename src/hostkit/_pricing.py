@@ -26,7 +26,7 @@ import datetime as _dt
 import math
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -124,13 +124,7 @@ class PriceTable:
                 raise ConfigError(f"{where}: [prices.{self.provider}.{key!r}] must be a table")
             filled = {"source": where, "as_of": as_of, **data}
             row = _row(key, filled, f"{where} [prices.{self.provider}.{key!r}]")
-            placed = False
-            for rows in sections.values():
-                if key in rows:
-                    rows[key] = replace(row)
-                    placed = True
-            if not placed:
-                sections.setdefault("overrides", {})[key] = row
+            sections.setdefault("overrides", {})[key] = row  # a config price applies everywhere
         return PriceTable(self.provider, sections)
 
     def find(self, key: str, section: str | None = None) -> PriceRow | None:
@@ -148,13 +142,21 @@ class PriceTable:
         )
 
     def find_for_region(self, key: str, region: str | None) -> PriceRow | None:
-        """``key``'s row in section ``region.<region>`` (if any), else in any section."""
+        """A config override, else ``key``'s row in ``region.<region>``, else a region-less row.
+
+        Another region's price is never used.
+        """
+        override = self.sections.get("overrides", {}).get(key)
+        if override is not None:
+            return override
         if region:
             row = self.sections.get(f"region.{region}", {}).get(key)
             if row is not None:
-                override = self.sections.get("overrides", {}).get(key)
-                return override or row
-        return self.find(key)
+                return row
+        for name, rows in self.sections.items():
+            if not name.startswith("region.") and key in rows:
+                return rows[key]
+        return None
 
     def rows(self) -> list[PriceRow]:
         return [row for rows in self.sections.values() for row in rows.values()]

@@ -362,7 +362,7 @@ class Provider(ABC):
         if wait and deployment.status not in ("ready", "scaled_to_zero"):
             try:
                 deployment = self.wait(deployment, timeout=timeout)
-            except (DeploymentFailed, Timeout, KeyboardInterrupt) as error:
+            except BaseException as error:  # whatever stops the wait: delete what this call made
                 if created and not keep_failed:
                     self._rollback(spec, error)
                 if isinstance(error, Timeout):
