@@ -301,6 +301,17 @@ class Provider(ABC):
             raise ConfigError(
                 f"spec {spec.name!r} is for provider {spec.provider!r}, not {self.name!r}"
             )
+        if (
+            spec.accelerator
+            and not spec.instance
+            and self.capabilities.dedicated
+            and self.price_file
+        ):
+            # a portable accelerator ("A100-80GB:2") picks this platform's cheapest fitting type
+            from hostkit.catalog import resolve_accelerator
+
+            instance = resolve_accelerator(self.name, spec.accelerator, spec.region or None)
+            spec = spec.replace(instance=instance)
         return spec
 
     def validate_spec(self, spec: DeploymentSpec) -> None:

@@ -641,6 +641,9 @@ def build_parser() -> argparse.ArgumentParser:
     cost.add_argument("--output-tokens", type=_count, metavar="N")
 
     command("quickstart", _cmd_quickstart, "an offline tour on the built-in local provider")
+    from hostkit.cli_catalog import add_commands as add_catalog_commands
+
+    add_catalog_commands(commands, common)
     return parser
 
 
