@@ -1,9 +1,12 @@
-"""Print hostkit's two speed figures (a script, not a test).
+"""Print hostkit's three speed figures (a script, not a test).
 
 (a) ``import hostkit`` time as a ratio to ``import httpx``: each measured inside a
     fresh interpreter, the two interleaved, medians. Target: at most 1.3.
 (b) per-call overhead: ``hostkit.invoke`` on a ``local`` deployment versus a bare
     ``httpx`` POST to the same server, interleaved rounds, medians. Target: at most 1.05.
+(c) tracing overhead: ``hostkit.invoke`` on the same kind of deployment with
+    OpenTelemetry off versus on (``hostkit.telemetry.enable`` with the SDK's
+    in-memory span exporter and metric reader), interleaved rounds, medians.
 
 Run: ``python benchmarks/run.py [--rounds N] [--calls N]``.
 """
@@ -80,6 +83,53 @@ def call_overhead(rounds: int, calls: int) -> tuple[float, float, float]:
     return a, b, a / b
 
 
+def tracing_overhead(rounds: int, calls: int) -> tuple[float, float, float]:
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    import hostkit
+    import hostkit.telemetry
+
+    exporter = InMemorySpanExporter()
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+    meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+    payload = {"hours": [2, 5, 8]}
+    dep = hostkit.deploy(
+        provider="local", model="hostkit_examples.study_score:predict", name="benchmark-tracing"
+    )
+    try:
+        hostkit.telemetry.enable(tracer_provider, meter_provider)
+        for _ in range(50):  # warm both paths
+            hostkit.invoke(dep, payload)
+        hostkit.telemetry.disable()
+        for _ in range(50):
+            hostkit.invoke(dep, payload)
+        exporter.clear()
+        off, on = [], []
+        for _ in range(rounds):
+            start = time.perf_counter()
+            for _ in range(calls):
+                hostkit.invoke(dep, payload)
+            off.append((time.perf_counter() - start) / calls)
+            hostkit.telemetry.enable(tracer_provider, meter_provider)
+            start = time.perf_counter()
+            for _ in range(calls):
+                hostkit.invoke(dep, payload)
+            on.append((time.perf_counter() - start) / calls)
+            hostkit.telemetry.disable()
+            assert len(exporter.get_finished_spans()) == calls
+            exporter.clear()
+    finally:
+        hostkit.telemetry.disable()
+        hostkit.teardown(dep)
+    a, b = statistics.median(off), statistics.median(on)
+    return a, b, b / a
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--imports", type=int, default=21, help="fresh interpreters per module")
@@ -98,6 +148,12 @@ def main() -> None:
         f"(b) hostkit.invoke {hk * 1e6:.0f} us/call, bare httpx POST {hx * 1e6:.0f} us/call:"
         f" ratio {ratio:.3f} (target <= 1.05) [{args.rounds} rounds x {args.calls} calls,"
         f" medians; overhead {(hk - hx) * 1e6:.0f} us]"
+    )
+    off, on, ratio = tracing_overhead(args.rounds, args.calls)
+    print(
+        f"(c) hostkit.invoke tracing off {off * 1e6:.0f} us/call, on {on * 1e6:.0f} us/call:"
+        f" ratio {ratio:.3f} [{args.rounds} rounds x {args.calls} calls, medians;"
+        f" tracing adds {(on - off) * 1e6:.0f} us (in-memory span exporter and metric reader)]"
     )
 
 

@@ -1,7 +1,7 @@
 """One translation seam from huggingface_hub and httpx2 failures to ``hostkit.errors``.
 
-Shared by both halves of the provider (the Inference Providers router today,
-dedicated Inference Endpoints later). huggingface_hub raises its own classes
+Shared by both halves of the provider (the Inference Providers router and
+dedicated Inference Endpoints). huggingface_hub raises its own classes
 (``HfHubHTTPError`` and subclasses from ``hf_raise_for_status``, text-generation
 errors from streams, ``InferenceTimeoutError``, ``OfflineModeIsEnabled``) and lets
 httpx2's transport errors through; every one of them maps here. An HTTP failure is
@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from hostkit._http import error_from_response, message_from_body, request_id_from
 from hostkit.errors import (
     AuthenticationError,
+    CapacityUnavailable,
     ConfigError,
     HostkitError,
     NotFound,
@@ -238,6 +239,40 @@ def error_from_status(
     return error_from_response(status, lowered, body, provider=PROVIDER, message=message)
 
 
+ENDPOINTS_TOKEN_HINT = (
+    "check HF_TOKEN: Inference Endpoints need a token with write access to the namespace"
+    " (fine-grained: 'Manage Inference Endpoints'), and the namespace needs billing set up"
+)
+_CAPACITY = re.compile(
+    r"(?i)(insufficient capacity|no capacity|not enough capacity|out of capacity|capacity"
+    r" (?:is )?(?:not )?available|currently unavailable in)"
+)
+
+
+def endpoints_error(
+    status: int, headers: Mapping[str, str], body: bytes | str, fallback: str | None
+) -> HostkitError | None:
+    """The Inference Endpoints API's own cases (token scope, quota, capacity); None: generic."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    message = _message(lowered, body, fallback)
+    common: dict[str, Any] = {
+        "provider": PROVIDER,
+        "status_code": status,
+        "request_id": request_id_from(lowered),
+    }
+    if status in (401, 403):
+        return AuthenticationError(f"{message}; {ENDPOINTS_TOKEN_HINT}", **common)
+    if status in (400, 402, 403, 409, 422, 429) and _QUOTA.search(message):
+        return QuotaExceeded(
+            f"{message} (request more at https://endpoints.huggingface.co/contact)", **common
+        )
+    if status in (400, 409, 422, 503) and _CAPACITY.search(message):
+        return CapacityUnavailable(
+            f"{message} (try another region or instance: region='vendor/region')", **common
+        )
+    return None
+
+
 def _from_response(
     response: httpx2.Response,
     context_lengths: Mapping[str, int] | None,
@@ -247,6 +282,14 @@ def _from_response(
         body: bytes | str = response.content
     except Exception:  # an unread stream (async): the hub's message is all we have
         body = b""
+    try:
+        host = response.request.url.host
+    except Exception:  # no request attached
+        host = ""
+    if host.startswith("api.endpoints."):
+        special = endpoints_error(response.status_code, response.headers, body, fallback_message)
+        if special is not None:
+            return special
     return error_from_status(
         response.status_code,
         response.headers,

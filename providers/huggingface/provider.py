@@ -1,17 +1,17 @@
-"""The ``huggingface`` provider: Hugging Face Inference Providers (and, later, Endpoints).
+"""The ``huggingface`` provider: Hugging Face Inference Providers and Inference Endpoints.
 
 Hugging Face sells two things, and this one provider covers both, side by side:
 
-* **serverless** (this version): the Inference Providers router
-  (``router.huggingface.co/v1``, see ``router.py``). A spec *without* ``instance``
-  uses it: ``deploy`` checks that the router serves the model, ``invoke`` /
-  ``ainvoke`` / ``stream`` send OpenAI chat requests, ``cost`` is per token at the
-  serving provider's price, ``scale`` is Unsupported, ``teardown`` releases the
-  local record;
-* **dedicated** (a later version, ``endpoints.py``): Inference Endpoints. A spec
-  *with* ``instance`` will deploy one; until then it raises Unsupported saying so.
+* **serverless**: the Inference Providers router (``router.huggingface.co/v1``, see
+  ``router.py``). A spec *without* ``instance`` uses it: ``deploy`` checks that the
+  router serves the model, ``invoke`` / ``ainvoke`` / ``stream`` send OpenAI chat
+  requests, ``cost`` is per token at the serving provider's price, ``scale`` is
+  Unsupported, ``teardown`` releases the local record;
+* **dedicated**: Inference Endpoints (``endpoints.py``). A spec *with* ``instance``
+  deploys one: hardware you choose, billed per replica-hour, scaled by min/max
+  replicas, to zero, paused and resumed.
 
-Every dispatch on the two halves happens here (``_half``); errors from both go
+Every dispatch on the two halves happens here (``_dedicated``); errors from both go
 through the one seam in ``_errors.py``.
 """
 
@@ -30,59 +30,85 @@ from hostkit._models import (
 )
 from hostkit._pricing import PriceRow
 from hostkit._serverless import ServerlessProvider
-from hostkit.errors import ConfigError, HostkitError
+from hostkit.errors import ConfigError, HostkitError, Unsupported
 
 from ._errors import translate
-from .router import RouterClient, unsupported_dedicated
+from .endpoints import EndpointsClient
+from .router import RouterClient
 
 __all__ = ["HuggingFaceProvider"]
 
 T = TypeVar("T")
 
 SERVERLESS = Capabilities(dedicated=False, streaming=True, native_async=True)
+DEDICATED = Capabilities(
+    dedicated=True,
+    streaming=True,
+    native_async=True,
+    manual_scaling=True,
+    autoscaling=True,
+    scale_to_zero=True,
+)
 
 
 class HuggingFaceProvider(ServerlessProvider):
-    """Hugging Face: the Inference Providers router (serverless, per token)."""
+    """Hugging Face: the Inference Providers router (serverless) and Inference Endpoints."""
 
     name = "huggingface"
     description = (
-        "Hugging Face Inference Providers: serverless chat models from many backends behind"
-        " one HF token (router.huggingface.co), billed per token"
+        "Hugging Face: serverless chat models from many backends behind one HF token"
+        " (Inference Providers router, per token), and dedicated Inference Endpoints (a spec"
+        " with instance=..., per replica-hour)"
     )
-    capabilities: ClassVar[Capabilities] = SERVERLESS
+    #: what the provider can do across both halves; ``capabilities_for`` says which half can what
+    capabilities: ClassVar[Capabilities] = DEDICATED
     credential_env = "HF_TOKEN"
     requires = ("huggingface_hub",)
     install_extra = "huggingface"
-    settings_schema = {"bill_to": str}
+    settings_schema = {"bill_to": str, "namespace": str, "vendor": str, "endpoints_url": str}
     unsupported = {
         "scale": "capacity on the Hugging Face Inference Providers router scales automatically;"
-        " for dedicated capacity you size yourself, use a Hugging Face Inference Endpoint (a"
-        " spec with instance=...; not available in this hostkit version yet)",
+        " for dedicated capacity you size yourself, deploy a Hugging Face Inference Endpoint"
+        " (a spec with instance=..., e.g. instance='nvidia-l4')",
     }
     tasks = (None, "chat", "conversational", "text-generation")
     price_file = "prices.toml"
     default_timeout = 120.0
+    poll_max = 30.0
 
     def setup(self) -> None:
         """Nothing is sent and no SDK is imported here: clients are built on first use."""
         self.router = RouterClient(self)
+        self.endpoints = EndpointsClient(self, self.router)
 
     # -- which half --------------------------------------------------------
     def _dedicated(self, target: Deployment | DeploymentSpec) -> bool:
+        if isinstance(target, Deployment):
+            return bool(target.raw.get("dedicated")) or target.instance is not None
         return target.instance is not None
 
-    def _router_for(self, target: Deployment | DeploymentSpec) -> RouterClient:
-        if self._dedicated(target):
-            raise unsupported_dedicated(self.name)
-        return self.router
+    def _half(self, target: Deployment | DeploymentSpec) -> RouterClient:
+        return self.endpoints if self._dedicated(target) else self.router
 
     def capabilities_for(self, deployment: Deployment) -> Capabilities:
-        return SERVERLESS
+        """An Inference Endpoint scales (fixed, bounds, to zero); the router does not."""
+        return DEDICATED if self._dedicated(deployment) else SERVERLESS
+
+    def capabilities_for_spec(self, spec: DeploymentSpec) -> Capabilities:
+        """A spec with ``instance`` creates an Inference Endpoint; without, it uses the router."""
+        return DEDICATED if spec.instance else SERVERLESS
 
     def validate_spec(self, spec: DeploymentSpec) -> None:
         if spec.instance is not None:
-            raise unsupported_dedicated(self.name)
+            self.endpoints.plan(spec)  # raises ConfigError naming the field
+            if spec.task not in self.tasks:
+                allowed = ", ".join(t for t in self.tasks if t)
+                raise ConfigError(
+                    f"spec {spec.name!r}: task {spec.task!r} is not served by hostkit's"
+                    f" Inference Endpoints (an OpenAI chat server); allowed: {allowed}",
+                    provider=self.name,
+                )
+            return
         if spec.options:
             raise ConfigError(
                 f"spec {spec.name!r}: the Hugging Face router takes no options"
@@ -94,7 +120,7 @@ class HuggingFaceProvider(ServerlessProvider):
         if spec.env:
             raise ConfigError(
                 f"spec {spec.name!r}: env is not used by the serverless router: there is no"
-                " container to pass it to",
+                " container to pass it to (set instance=... for an Inference Endpoint)",
                 provider=self.name,
             )
         super().validate_spec(spec)
@@ -103,7 +129,7 @@ class HuggingFaceProvider(ServerlessProvider):
     def translate_error(self, error: Exception) -> HostkitError | None:
         return translate(error, context_lengths=self.router.context_lengths)
 
-    # -- deploy / status (serverless: a model look-up) ---------------------
+    # -- deploy / find / status --------------------------------------------
     def lookup_model(self, model: str) -> dict[str, Any]:
         return self.router.lookup(model)
 
@@ -113,23 +139,87 @@ class HuggingFaceProvider(ServerlessProvider):
     def endpoint_for(self, model: str) -> str | None:
         return self.router.chat_url
 
+    def _create(self, spec: DeploymentSpec) -> Deployment:
+        if self._dedicated(spec):
+            return self.endpoints.create(spec)
+        return super()._create(spec)
+
+    def find(self, name: str) -> Deployment | None:
+        """The local record; an Inference Endpoint (or, with ``namespace`` set, any name)
+        is looked up on the platform (one GET), so a retried deploy never creates twice."""
+        known = super().find(name)
+        if known is not None and not self._dedicated(known):
+            return known
+        if known is None and not self.setting("namespace"):
+            return None
+        found = self.endpoints.get(name, known=known)
+        if found is None and known is not None:
+            self.records.delete(name)
+        return found
+
     def status(self, deployment: Deployment) -> Deployment:
-        self._router_for(deployment)
+        if self._dedicated(deployment):
+            return self.endpoints.status(deployment)
         return super().status(deployment)
 
     def _update(self, existing: Deployment, spec: DeploymentSpec) -> Deployment:
-        """Serverless: nothing to change remotely; check the new model and keep the record."""
+        """Serverless: check the new model and keep the record. Endpoints: not in place."""
+        if self._dedicated(existing) or self._dedicated(spec):
+            raise Unsupported(
+                f"{spec.name}: hostkit does not change an Inference Endpoint's model or hardware"
+                " in place; scale it with hostkit.scale, or tear it down and deploy again",
+                provider=self.name,
+            )
         return self._create(spec)
 
     # -- invoke ------------------------------------------------------------
     def invoke(self, deployment: Deployment, request: Any, **params: Any) -> InvokeResult:
-        return self._router_for(deployment).invoke(deployment, request, params)
+        return self._half(deployment).invoke(deployment, request, params)
 
     async def ainvoke(self, deployment: Deployment, request: Any, **params: Any) -> InvokeResult:
-        return await self._router_for(deployment).ainvoke(deployment, request, params)
+        return await self._half(deployment).ainvoke(deployment, request, params)
 
     def stream(self, deployment: Deployment, request: Any, **params: Any) -> Stream:
-        return self._router_for(deployment).stream(deployment, request, params)
+        return self._half(deployment).stream(deployment, request, params)
+
+    # -- scale, pause, resume, teardown (Inference Endpoints) ----------------
+    def _scale(
+        self,
+        deployment: Deployment,
+        replicas: int | None,
+        min_replicas: int | None,
+        max_replicas: int | None,
+    ) -> Deployment:
+        return self.endpoints.scale(deployment, replicas, min_replicas, max_replicas)
+
+    def _endpoint_only(self, deployment: Deployment | str, operation: str) -> Deployment:
+        found = self.resolve(deployment)
+        if not self._dedicated(found):
+            raise Unsupported(
+                f"{operation} applies to Inference Endpoints; {found.name} runs on the serverless"
+                " router, which has nothing to pause or resume",
+                provider=self.name,
+            )
+        return found
+
+    def pause(self, deployment: Deployment | str) -> Deployment:
+        """Pause an Inference Endpoint: no replica, no bill, no wake-up until ``resume``."""
+        paused = self.endpoints.pause(self._endpoint_only(deployment, "pause"))
+        self.remember(paused)
+        return paused
+
+    def resume(self, deployment: Deployment | str, *, wait: bool = True) -> Deployment:
+        """Resume a paused Inference Endpoint (a running one is fine) and wait until ready."""
+        resumed = self.endpoints.resume(self._endpoint_only(deployment, "resume"))
+        if wait and resumed.status not in ("ready", "scaled_to_zero"):
+            resumed = self.wait(resumed)
+        self.remember(resumed)
+        return resumed
+
+    def _teardown(self, deployment: Deployment) -> None:
+        """Endpoints: DELETE (a failed deploy's placeholder too); the router: nothing."""
+        if self._dedicated(deployment) or deployment.name in self.endpoints.created:
+            self.endpoints.delete(deployment)
 
     # -- money -------------------------------------------------------------
     def configured_price(self, key: str) -> PriceRow | None:
@@ -145,7 +235,7 @@ class HuggingFaceProvider(ServerlessProvider):
         input_tokens: int | None = None,
         output_tokens: int | None = None,
     ) -> CostEstimate:
-        """Per-token cost at the price of the provider the model id pins (see router.py)."""
+        """Router: per token (router.py). Endpoint: price per replica-hour x replicas x hours."""
         for label, value in (
             ("hours", hours),
             ("requests", requests),
@@ -154,7 +244,7 @@ class HuggingFaceProvider(ServerlessProvider):
         ):
             if value is not None and (isinstance(value, bool) or value < 0):
                 raise ConfigError(f"cost: {label} must be a number >= 0, got {value!r}")
-        return self._router_for(target).estimate(
+        return self._half(target).estimate(
             target,
             hours=hours,
             requests=requests,
@@ -163,7 +253,10 @@ class HuggingFaceProvider(ServerlessProvider):
         )
 
     def offerings(self, region: str | None = None) -> list[Offering]:
-        """Every model and provider the router serves with a known price (one request)."""
+        """No region: the router's priced models (one request). A region ('aws/us-east-1'):
+        the Inference Endpoints instances there, priced from the public catalog."""
+        if region is not None:
+            return self.endpoints.instance_offerings(region)
         return self.router.offerings()
 
     # -- connections -------------------------------------------------------

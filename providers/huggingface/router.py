@@ -49,7 +49,7 @@ from hostkit._models import (
 from hostkit._openai import build_chat_body, usage_from
 from hostkit._pricing import PriceRow, PriceTable
 from hostkit._redact import get_logger
-from hostkit.errors import ConfigError, HostkitError, NotFound, ProviderError, Unsupported
+from hostkit.errors import ConfigError, HostkitError, NotFound, ProviderError
 
 from ._errors import rate_limits_from
 
@@ -363,6 +363,10 @@ class RouterClient:
         return [str(m["id"]) for m in self.list_models() if isinstance(m.get("id"), str)]
 
     # -- invoke ------------------------------------------------------------
+    def chat_url_for(self, deployment: Deployment) -> str:
+        """Where chat calls for ``deployment`` go (the router; an endpoint's own URL there)."""
+        return self.chat_url
+
     def _body(
         self, deployment: Deployment, request: Any, params: Mapping[str, Any], *, stream: bool
     ) -> dict[str, Any]:
@@ -376,12 +380,13 @@ class RouterClient:
         from huggingface_hub.utils._http import hf_raise_for_status
 
         body = self._body(deployment, request, params, stream=False)
+        url = self.chat_url_for(deployment)
         auth = self.auth()
         client = self.client
 
         def attempt() -> tuple[httpx2.Response, float]:
             started = time.perf_counter()
-            response = client.post(self.chat_url, json=body, headers=auth)
+            response = client.post(url, json=body, headers=auth)
             hf_raise_for_status(response)
             return response, time.perf_counter() - started
 
@@ -394,12 +399,13 @@ class RouterClient:
         from huggingface_hub.utils._http import hf_raise_for_status
 
         body = self._body(deployment, request, params, stream=False)
+        url = self.chat_url_for(deployment)
         auth = self.auth()
 
         async def attempt() -> tuple[httpx2.Response, float]:
             client = self.aclient()
             started = time.perf_counter()
-            response = await client.post(self.chat_url, json=body, headers=auth)
+            response = await client.post(url, json=body, headers=auth)
             hf_raise_for_status(response)
             return response, time.perf_counter() - started
 
@@ -456,12 +462,13 @@ class RouterClient:
         from huggingface_hub.utils._http import hf_raise_for_status
 
         body = self._body(deployment, request, params, stream=True)
+        url = self.chat_url_for(deployment)
         auth = self.auth()
         client = self.client
 
         def attempt() -> tuple[httpx2.Response, float]:
             started = time.perf_counter()
-            outgoing = client.build_request("POST", self.chat_url, json=body, headers=auth)
+            outgoing = client.build_request("POST", url, json=body, headers=auth)
             response = client.send(outgoing, stream=True)
             try:
                 hf_raise_for_status(response)  # reads an error body before raising
@@ -766,14 +773,4 @@ def _stream_error(event: Mapping[str, Any], provider: str, request_id: str | Non
         request_id=request_id,
         status_code=event.get("status_code") if isinstance(event.get("status_code"), int) else None,
         retryable=False,
-    )
-
-
-def unsupported_dedicated(provider: str) -> Unsupported:
-    """Dedicated Inference Endpoints come later; say what to do today."""
-    return Unsupported(
-        "dedicated Hugging Face Inference Endpoints (a spec with instance=...) are not"
-        " available in this version of hostkit yet; leave instance out to use the serverless"
-        " Inference Providers router",
-        provider=provider,
     )

@@ -2,7 +2,8 @@
 
 A spec without ``instance`` runs here. Nothing is created by ``deploy`` (the model is
 looked up); every call creates one *prediction*, which is billed. Replicate deployments
-(dedicated hardware, a spec with ``instance``) will live beside this module.
+(dedicated hardware, a spec with ``instance``, :mod:`.deployments`) create their
+predictions through this same code (:meth:`Predictions.target`).
 
 Wire format (replicate-python 1.0.7: ``model.py``, ``prediction.py``, ``stream.py``;
 https://replicate.com/docs/topics/predictions, .../predictions/streaming):
@@ -35,7 +36,7 @@ import re
 import time
 from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import quote
 
 from hostkit import Deployment, InvokeResult, Stream, Usage
@@ -45,6 +46,7 @@ from hostkit.errors import ConfigError, HostkitError, NotFound, ProviderError, T
 if TYPE_CHECKING:
     import httpx
 
+    from .deployments import DeploymentRef
     from .provider import ReplicateProvider
 
 __all__ = [
@@ -126,6 +128,10 @@ class ModelRef:
     @property
     def create_path(self) -> str:
         return "/v1/predictions" if self.version else f"{self.model_path}/predictions"
+
+
+#: where a prediction is created: a public model, or a Replicate deployment
+Target: TypeAlias = "ModelRef | DeploymentRef"
 
 
 def _text_of(message: Mapping[str, Any]) -> str:
@@ -425,6 +431,16 @@ class Predictions:
         base = f"/v1/predictions/{quote(str(prediction.get('id')), safe='')}"
         return base if which == "get" else f"{base}/{which}"
 
+    def target(self, deployment: Deployment) -> Target:
+        """Where predictions for ``deployment`` are created: the model, or its deployment."""
+        key = deployment.raw.get("deployment")
+        if deployment.raw.get("serverless") is False and isinstance(key, str) and "/" in key:
+            from .deployments import DeploymentRef
+
+            owner, name = key.split("/", 1)
+            return DeploymentRef(owner, name)
+        return ModelRef.parse(deployment.model)
+
     # -- look-up ----------------------------------------------------------------
     def lookup(self, ref: ModelRef) -> dict[str, Any]:
         """The model (or the pinned version) as Replicate describes it; NotFound if absent."""
@@ -451,7 +467,7 @@ class Predictions:
 
     # -- creating -----------------------------------------------------------------
     def _create_call(
-        self, ref: ModelRef, payload: dict[str, Any], *, stream: bool, deadline: float
+        self, ref: Target, payload: dict[str, Any], *, stream: bool, deadline: float
     ) -> tuple[str, dict[str, Any]]:
         """URL and request options (body, headers, timeout) of the POST that creates it."""
         import httpx
@@ -476,9 +492,9 @@ class Predictions:
         }
         return ref.create_path, options
 
-    def _not_found(self, error: NotFound, ref: ModelRef) -> NotFound:
+    def _not_found(self, error: NotFound, ref: Target) -> NotFound:
         hint = ""
-        if not ref.version:
+        if isinstance(ref, ModelRef) and not ref.version:
             hint = (
                 f"; if {ref.key} is not an official model, pin a version: '{ref.key}:<version id>'"
             )
@@ -490,7 +506,7 @@ class Predictions:
         )
 
     def create(
-        self, ref: ModelRef, payload: dict[str, Any], *, stream: bool, deadline: float
+        self, ref: Target, payload: dict[str, Any], *, stream: bool, deadline: float
     ) -> httpx.Response:
         url, options = self._create_call(ref, payload, stream=stream, deadline=deadline)
         try:
@@ -499,7 +515,7 @@ class Predictions:
             raise self._not_found(error, ref) from error
 
     async def acreate(
-        self, ref: ModelRef, payload: dict[str, Any], *, deadline: float
+        self, ref: Target, payload: dict[str, Any], *, deadline: float
     ) -> httpx.Response:
         url, options = self._create_call(ref, payload, stream=False, deadline=deadline)
         try:
@@ -619,7 +635,7 @@ class Predictions:
 
     # -- the three ways to run ------------------------------------------------------
     def run(self, deployment: Deployment, request: Any, params: Mapping[str, Any]) -> InvokeResult:
-        ref = ModelRef.parse(deployment.model)
+        ref = self.target(deployment)
         payload = build_input(request, params)
         started = time.perf_counter()
         deadline = self.clock() + self.provider.timeout
@@ -630,7 +646,7 @@ class Predictions:
     async def arun(
         self, deployment: Deployment, request: Any, params: Mapping[str, Any]
     ) -> InvokeResult:
-        ref = ModelRef.parse(deployment.model)
+        ref = self.target(deployment)
         payload = build_input(request, params)
         started = time.perf_counter()
         deadline = self.clock() + self.provider.timeout
@@ -646,7 +662,7 @@ class Predictions:
         text once. Closing the stream early, an interrupt, a broken stream or a timeout
         cancels the prediction so nothing keeps running.
         """
-        ref = ModelRef.parse(deployment.model)
+        ref = self.target(deployment)
         payload = build_input(request, params)
         started = time.perf_counter()
         deadline = self.clock() + self.provider.timeout

@@ -5,8 +5,10 @@ Two parts share this folder and this class, chosen by the spec (the rule users r
 * a spec **without** ``instance`` runs *predictions* on the public model
   (:mod:`hostkit_providers.replicate.predictions`): ``deploy`` only looks the model up,
   each call is billed per token (official language models) or per second of hardware;
-* a spec **with** ``instance`` asks for dedicated capacity (a Replicate *deployment*);
-  that part comes later and raises ``Unsupported`` until then.
+* a spec **with** ``instance`` (a hardware SKU) creates a Replicate *deployment*
+  (:mod:`hostkit_providers.replicate.deployments`): your own instances, sized by
+  min/max instances, billed per second of each running instance; its predictions go
+  through the same code as the public models'.
 
 The SDK (``replicate``, the classic replicate-python on httpx) is imported at first use.
 One ``replicate.Client`` per provider instance, built lazily (construction sends
@@ -21,6 +23,8 @@ response's headers, to hostkit's errors.
 
 from __future__ import annotations
 
+import contextvars
+import dataclasses
 import json
 import re
 import sys
@@ -49,6 +53,7 @@ from hostkit.adapters import (
     error_from_response,
     message_from_body,
 )
+from hostkit.adapters import report_progress as _progress
 from hostkit.errors import (
     AuthenticationError,
     ConfigError,
@@ -59,9 +64,9 @@ from hostkit.errors import (
     QuotaExceeded,
     RateLimited,
     Timeout,
-    Unsupported,
 )
 
+from .deployments import Deployments, is_deployment
 from .predictions import (
     ModelRef,
     Predictions,
@@ -88,6 +93,21 @@ _TOO_LONG = re.compile(
 )
 _QUOTA = re.compile(r"insufficient credit|spend(?:ing)? limit|quota", re.IGNORECASE)
 _HTML_TITLE = re.compile(r"<title>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+#: predictions on public models: Replicate sizes the capacity
+SERVERLESS = Capabilities(dedicated=False, streaming=True, native_async=True)
+#: a Replicate deployment: min/max instances, min 0 lets it scale to zero
+DEDICATED = Capabilities(
+    dedicated=True,
+    streaming=True,
+    native_async=True,
+    manual_scaling=True,
+    autoscaling=True,
+    scale_to_zero=True,
+)
+#: set while deploying a spec with instance: look-ups by name then ask Replicate
+_DEDICATED_DEPLOY: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "hostkit_replicate_dedicated", default=False
+)
 
 
 async def _asyncio_sleep(seconds: float) -> None:
@@ -155,17 +175,30 @@ def _problem_message(title: str | None, detail: str | None, body: bytes | str) -
 
 
 class ReplicateProvider(ServerlessProvider):
-    """Replicate: predictions on public models (dedicated deployments come later)."""
+    """Replicate: predictions on public models, or Replicate deployments (spec ``instance``).
+
+    The class capabilities describe the provider as a whole: ``dedicated`` is False because
+    a spec without ``instance`` (the default) creates nothing; scaling exists for
+    deployment-backed deployments only (see :meth:`capabilities_for`).
+    """
 
     name = "replicate"
     description = (
-        "Replicate: public and official models, billed per token or per second of hardware"
+        "Replicate: public and official models billed per token or per second of hardware,"
+        " and Replicate deployments (dedicated instances, spec instance = hardware SKU)"
     )
-    capabilities = Capabilities(dedicated=False, streaming=True, native_async=True)
+    capabilities = Capabilities(
+        dedicated=False,
+        streaming=True,
+        native_async=True,
+        manual_scaling=True,
+        autoscaling=True,
+        scale_to_zero=True,
+    )
     credential_env = "REPLICATE_API_TOKEN"
     requires = ("replicate",)
     install_extra = "replicate"
-    settings_schema: ClassVar[Mapping[str, Any]] = {"wait": int}
+    settings_schema: ClassVar[Mapping[str, Any]] = {"wait": int, "owner": str}
     unsupported = {
         "scale": "capacity for Replicate's public models scales automatically and is billed"
         " per prediction; for dedicated capacity you size yourself, use a Replicate deployment"
@@ -193,6 +226,7 @@ class ReplicateProvider(ServerlessProvider):
         self._ahttp: httpx.AsyncClient | None = None
         self._ahttp_loop: object | None = None
         self.predictions = Predictions(self)
+        self.deployments = Deployments(self)
 
     # -- the SDK client (one per provider instance, built at first use) ----------
     def _build_client(self) -> Any:
@@ -375,13 +409,8 @@ class ReplicateProvider(ServerlessProvider):
     # -- spec and deploy (serverless: look the model up) --------------------------
     def validate_spec(self, spec: DeploymentSpec) -> None:
         if spec.instance is not None:
-            raise Unsupported(
-                f"spec {spec.name!r}: instance={spec.instance!r} asks for a Replicate"
-                " deployment (dedicated hardware), which hostkit does not support yet; remove"
-                f" instance to run predictions on the public model {spec.model!r}, billed per"
-                " use",
-                provider=self.name,
-            )
+            self.deployments.validate(spec)
+            return
         for field in self.dedicated_fields(spec):
             raise ConfigError(
                 f"spec {spec.name!r}: {field} is not used by predictions on Replicate's public"
@@ -456,25 +485,194 @@ class ReplicateProvider(ServerlessProvider):
         return f"{self.base_url}{ModelRef.parse(model).create_path}"
 
     def _create(self, spec: DeploymentSpec) -> Deployment:
+        if spec.instance is not None:
+            return self.deployments.create(spec)
         info = self.lookup_model(spec.model)
         if spec.options.get("hardware"):
             info["hardware"] = spec.options["hardware"]
         return self.serverless_deployment(spec.name, spec.model, spec.fingerprint(), info)
 
     def status(self, deployment: Deployment) -> Deployment:
+        if is_deployment(deployment):
+            found = self.deployments.refresh(deployment)
+            if found is None:
+                gone = Deployment.from_dict({**deployment.to_dict(), "status": "deleted"})
+                gone._provider = self
+                return gone
+            return found
         fresh = super().status(deployment)
         if deployment.raw.get("hardware"):
             fresh.raw["hardware"] = deployment.raw["hardware"]
         return fresh
 
-    # -- invoke (dispatched to the part that serves the deployment) -----------------
-    def _part(self, deployment: Deployment) -> Predictions:
-        if deployment.instance is not None or not deployment.raw.get("serverless", True):
-            raise Unsupported(
-                f"{deployment.name} is a Replicate deployment (dedicated hardware), which hostkit"
-                " does not support yet",
+    # -- the dedicated half: Replicate deployments -----------------------------------
+    def deploy(
+        self,
+        spec: DeploymentSpec | Mapping[str, Any],
+        *,
+        wait: bool = True,
+        timeout: float | None = None,
+        update: bool = False,
+        keep_failed: bool = False,
+    ) -> Deployment:
+        """As ``Provider.deploy``; a spec with ``instance`` makes a Replicate deployment."""
+        spec = self.coerce_spec(spec)
+        token = _DEDICATED_DEPLOY.set(spec.instance is not None)
+        try:
+            return super().deploy(
+                spec, wait=wait, timeout=timeout, update=update, keep_failed=keep_failed
+            )
+        finally:
+            _DEDICATED_DEPLOY.reset(token)
+
+    def find(self, name: str) -> Deployment | None:
+        """The local record; a Replicate deployment is read again from Replicate.
+
+        Without a record, Replicate is asked only while deploying a spec with ``instance``
+        (a public-model spec creates nothing, so there is nothing to ask about); use
+        :meth:`find_deployment` to look a deployment made elsewhere up by name.
+        """
+        found = super().find(name)
+        if found is None:
+            return self.find_deployment(name) if _DEDICATED_DEPLOY.get() else None
+        if not is_deployment(found):
+            return found
+        fresh = self.deployments.refresh(found)
+        if fresh is None:
+            self.records.delete(name)
+        return fresh
+
+    def find_deployment(self, name: str) -> Deployment | None:
+        """The Replicate deployment ``name`` of the owner (``GET /v1/deployments/...``), or None."""
+        data = self.deployments.get(name)
+        if data is None:
+            return None
+        record = self.records.load(name) or {}
+        extra = {"spec_model": record.get("model")} if record.get("model") else {}
+        return self.deployments.to_deployment(
+            data, fingerprint=record.get("fingerprint"), extra=extra
+        )
+
+    def same_spec(self, existing: Deployment, spec: DeploymentSpec) -> bool:
+        if not is_deployment(existing) or spec.instance is None:
+            return super().same_spec(existing, spec)
+        from .deployments import instances_for
+
+        ref = ModelRef.parse(spec.model)
+        low, high = instances_for(spec)
+        release_model = ModelRef.parse(existing.model).key if existing.model else ""
+        return (
+            release_model == ref.key
+            and (ref.version is None or existing.raw.get("version") == ref.version)
+            and existing.instance == spec.instance
+            and (existing.min_replicas, existing.max_replicas) == (low, high)
+        )
+
+    def _update(self, existing: Deployment, spec: DeploymentSpec) -> Deployment:
+        if not is_deployment(existing) or spec.instance is None:
+            return super()._update(existing, spec)
+        from .deployments import instances_for
+
+        ref = ModelRef.parse(spec.model)
+        if ModelRef.parse(existing.model).key != ref.key:
+            raise ConfigError(
+                f"{spec.name}: a Replicate deployment keeps its model ({existing.model});"
+                f" deploy {spec.model} under another name",
                 provider=self.name,
             )
+        low, high = instances_for(spec)
+        changes: dict[str, Any] = {"hardware": spec.instance}
+        if ref.version and ref.version != existing.raw.get("version"):
+            changes["version"] = ref.version
+        changes.update(min_instances=low, max_instances=high)
+        return self.deployments.update(existing, changes, fingerprint=spec.fingerprint())
+
+    def capabilities_for(self, deployment: Deployment) -> Capabilities:
+        """Dedicated capabilities for a Replicate deployment; serverless ones otherwise."""
+        return DEDICATED if is_deployment(deployment) else SERVERLESS
+
+    def capabilities_for_spec(self, spec: DeploymentSpec) -> Capabilities:
+        """A spec with ``instance`` creates a Replicate deployment; without, it runs predictions."""
+        return DEDICATED if spec.instance else SERVERLESS
+
+    def _scale(
+        self,
+        deployment: Deployment,
+        replicas: int | None,
+        min_replicas: int | None,
+        max_replicas: int | None,
+    ) -> Deployment:
+        return self.deployments.scale(deployment, replicas, min_replicas, max_replicas)
+
+    def teardown(self, deployment: Deployment | str) -> None:
+        """Delete; a Replicate deployment is first scaled to zero instances.
+
+        When Replicate refuses the delete (a deployment must have been idle for a while),
+        it stays scaled to zero (nothing runs or bills), the record is kept with status
+        ``scaled_to_zero``, and :meth:`finish_teardown` can finish the deletion later.
+        """
+        target = self.find(deployment) if isinstance(deployment, str) else deployment
+        if target is None or not is_deployment(target):
+            super().teardown(deployment)
+            return
+        target = self.resolve(target)
+        try:
+            deleted = self.deployments.teardown(target)
+        except NotFound:
+            deleted = True
+        if deleted:
+            self.records.delete(target.name)
+            target.status = "deleted"
+            _progress(f"{target.name}: deleted")
+            return
+        target.status = "scaled_to_zero"
+        target.min_replicas = target.max_replicas = target.replicas = 0
+        target.raw["delete_pending"] = True
+        self.remember(target)
+
+    def finish_teardown(self, deployment: Deployment | str, *, timeout: float = 1800.0) -> None:
+        """Retry the delete of a Replicate deployment until it succeeds or ``timeout`` passes.
+
+        Waits with ``provider.sleep`` between attempts (30 s doubling to 2 min). Raises
+        Timeout (the deployment stays scaled to zero) if Replicate still refuses.
+        """
+        if isinstance(deployment, str):
+            found = self.records.load(deployment)
+            deployment = (
+                Deployment.from_dict(found)
+                if found is not None
+                else Deployment(
+                    name=deployment,
+                    provider=self.name,
+                    model="",
+                    status="scaled_to_zero",
+                    raw={"serverless": False},
+                )
+            )
+        if not is_deployment(deployment):
+            super().teardown(deployment)
+            return
+        self.deployments.finish_teardown(deployment, timeout)
+        self.records.delete(deployment.name)
+        deployment.status = "deleted"
+
+    def _teardown(self, deployment: Deployment) -> None:
+        if is_deployment(deployment):
+            self.deployments.teardown(deployment)
+        elif _DEDICATED_DEPLOY.get() and self.deployments._owner is not None:
+            # rollback of a failed deploy of a spec with instance: remove what it made
+            self.deployments.teardown(
+                Deployment(
+                    name=deployment.name,
+                    provider=self.name,
+                    model=deployment.model,
+                    status="failed",
+                    raw={"serverless": False},
+                )
+            )
+
+    # -- invoke (both halves create predictions: on the model, or on the deployment) -----
+    def _part(self, deployment: Deployment) -> Predictions:
         return self.predictions
 
     def invoke(self, deployment: Deployment, request: Any, **params: Any) -> InvokeResult:
@@ -525,6 +723,8 @@ class ReplicateProvider(ServerlessProvider):
 
         An unpriced model gives None and one PriceUnknown warning per model.
         """
+        if is_deployment(deployment):
+            return None  # billed per second of each running instance: see cost()
         row = self._model_row(deployment.model)
         if row is not None and row.has_token_prices:
             return self.invoke_cost(row.key, usage)
@@ -568,6 +768,10 @@ class ReplicateProvider(ServerlessProvider):
         ):
             if value is not None and (isinstance(value, bool) or value < 0):
                 raise ConfigError(f"cost: {label} must be a number >= 0, got {value!r}")
+        if (target.instance is not None) or (
+            isinstance(target, Deployment) and is_deployment(target)
+        ):
+            return self._deployment_cost(target, hours, requests, input_tokens, output_tokens)
         row = self._model_row(target.model)
         if row is not None and row.has_token_prices:
             if input_tokens is None and output_tokens is None:
@@ -590,6 +794,46 @@ class ReplicateProvider(ServerlessProvider):
                 )
             return PriceTable.time_estimate(hardware, hours=hours or 0.0)
         return self.unknown_cost(f"model {target.model!r}", self._price_help(target.model))
+
+    def _deployment_cost(
+        self,
+        target: Deployment | DeploymentSpec,
+        hours: float | None,
+        requests: int | None,
+        input_tokens: int | None,
+        output_tokens: int | None,
+    ) -> CostEstimate:
+        """Hardware price per second x instances x ``hours`` (the always-on min_instances)."""
+        hardware = target.instance
+        if isinstance(target, Deployment):
+            low = target.min_replicas or 0
+            high = target.max_replicas if target.max_replicas is not None else low
+        else:
+            from .deployments import instances_for
+
+            low, high = instances_for(target)
+        if input_tokens is not None or output_tokens is not None or requests:
+            return self.unknown_cost(
+                "a Replicate deployment by tokens or requests",
+                f"it is billed per second of each running {hardware} instance: pass hours=<time>",
+            )
+        row = self.prices.find(str(hardware), section="hardware")
+        if row is None or (row.usd_per_second is None and row.usd_per_hour is None):
+            return self.unknown_cost(
+                f"hardware {hardware!r}",
+                f'set it in hostkit.toml: [prices.{self.name}."{hardware}"] usd_per_second ='
+                ' ..., source = "https://replicate.com/pricing"',
+            )
+        estimate = PriceTable.time_estimate(row, hours=hours or 0.0, count=low)
+        if high > low:
+            ceiling = PriceTable.time_estimate(row, hours=hours or 0.0, count=high).usd
+            line = estimate.breakdown[0]
+            estimate.breakdown[0] = dataclasses.replace(
+                line,
+                description=f"{line.description} (min_instances, always on; up to {high}"
+                f" under load: ${ceiling:.2f})",
+            )
+        return estimate
 
     def offerings(self, region: str | None = None) -> list[Offering]:
         """Priced models (per token) and hardware (per second, shown per hour)."""

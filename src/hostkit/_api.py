@@ -113,7 +113,7 @@ def resolve_deployment(target: Target, config: ConfigArg = None) -> Deployment:
     try:
         return provider.get(spec.name)
     except NotFound:
-        if provider.capabilities.dedicated:
+        if provider.capabilities_for_spec(spec).dedicated:
             raise NotFound(
                 f"{spec.name!r} is not deployed on {spec.provider}; deploy it first"
                 f" (hostkit deploy {spec.name}, or hostkit.deploy(spec))",

@@ -7,8 +7,9 @@ registered for the whole process (:func:`add_hook`) or for one provider instance
 The ``hostkit`` logger gets one INFO line per finished operation (provider,
 operation, deployment, outcome, duration).
 
-When nothing listens (no hook, INFO off for ``hostkit``) an operation pays one
-flag test and one ``isEnabledFor`` call.
+When nothing listens (no hook, no telemetry, INFO off for ``hostkit``) an
+operation pays one flag test and one ``isEnabledFor`` call. OpenTelemetry spans
+and metrics (:mod:`hostkit.telemetry`) ride on the same events.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from hostkit._redact import get_logger
 if TYPE_CHECKING:
     from hostkit._models import Usage
     from hostkit._provider import Provider
+    from hostkit._telemetry import Telemetry, Tracked
 
 __all__ = ["Hooks", "OperationEvent", "add_hook", "instrument"]
 
@@ -52,6 +54,7 @@ class OperationEvent:
     cost_usd: float | None = None
     ttft_s: float | None = None
     _clock: float = field(default=0.0, repr=False, compare=False)
+    _tracked: Tracked | None = field(default=None, repr=False, compare=False)
 
     @property
     def outcome(self) -> str:
@@ -94,13 +97,20 @@ def _remove(hooks: list[Hook], hook: Hook) -> None:
 
 
 _process = Hooks()
-_active = False  # any process-wide hook registered?
+_active = False  # any process-wide hook registered, or telemetry on?
+_telemetry: Telemetry | None = None  # set by hostkit.telemetry.enable()
 _depth: contextvars.ContextVar[int] = contextvars.ContextVar("hostkit_op_depth", default=0)
 
 
 def _refresh() -> None:
     global _active
-    _active = bool(_process)
+    _active = bool(_process) or _telemetry is not None
+
+
+def _set_telemetry(telemetry: Telemetry | None) -> None:
+    global _telemetry
+    _telemetry = telemetry
+    _refresh()
 
 
 def add_hook(hook: Hook, *, before: bool = False) -> Callable[[], None]:
@@ -121,6 +131,8 @@ def _describe(args: tuple[Any, ...]) -> tuple[str | None, str | None]:
 
 
 def _emit(provider: Provider, event: OperationEvent) -> None:
+    if event.phase == "after" and event._tracked is not None:
+        event._tracked.finish(event)
     if event.phase == "after" and log.isEnabledFor(logging.INFO):
         log.info(
             "%s %s %s: %s in %.3fs",
@@ -150,7 +162,9 @@ def _finished(start: OperationEvent, result: Any, error: BaseException | None) -
     return event
 
 
-def _start(provider: Provider, operation: str, args: tuple[Any, ...]) -> OperationEvent:
+def _start(
+    provider: Provider, operation: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> OperationEvent:
     name, model = _describe(args)
     event = OperationEvent(
         operation=operation,
@@ -161,8 +175,16 @@ def _start(provider: Provider, operation: str, args: tuple[Any, ...]) -> Operati
         started_at=time.time(),
     )
     event._clock = time.perf_counter()
+    if _telemetry is not None:
+        event._tracked = _telemetry.start(provider, operation, args, kwargs)
     _emit(provider, event)
     return event
+
+
+def _end(event: OperationEvent, token: contextvars.Token[int]) -> None:
+    _depth.reset(token)
+    if event._tracked is not None:
+        event._tracked.detach()
 
 
 def instrument(operation: str, fn: F) -> F:
@@ -176,14 +198,14 @@ def instrument(operation: str, fn: F) -> F:
             if not _listening(self) or _depth.get():
                 return await fn(self, *args, **kwargs)
             token = _depth.set(1)
-            event = _start(self, operation, args)
+            event = _start(self, operation, args, kwargs)
             try:
                 result = await fn(self, *args, **kwargs)
             except BaseException as error:
                 _emit(self, _finished(event, None, error))
                 raise
             finally:
-                _depth.reset(token)
+                _end(event, token)
             _emit(self, _finished(event, result, None))
             return result
 
@@ -195,14 +217,14 @@ def instrument(operation: str, fn: F) -> F:
             if not _listening(self) or _depth.get():
                 return fn(self, *args, **kwargs)
             token = _depth.set(1)
-            event = _start(self, operation, args)
+            event = _start(self, operation, args, kwargs)
             try:
                 stream = fn(self, *args, **kwargs)
             except BaseException as error:
                 _emit(self, _finished(event, None, error))
                 raise
             finally:
-                _depth.reset(token)
+                _end(event, token)
             stream.on_done(lambda result, error: _emit(self, _finished(event, result, error)))
             return stream
 
@@ -214,14 +236,14 @@ def instrument(operation: str, fn: F) -> F:
             if not _listening(self) or _depth.get():
                 return fn(self, *args, **kwargs)
             token = _depth.set(1)
-            event = _start(self, operation, args)
+            event = _start(self, operation, args, kwargs)
             try:
                 result = fn(self, *args, **kwargs)
             except BaseException as error:
                 _emit(self, _finished(event, None, error))
                 raise
             finally:
-                _depth.reset(token)
+                _end(event, token)
             _emit(self, _finished(event, result, None))
             return result
 

@@ -200,6 +200,7 @@ class HttpClient:
         self._error_message = error_message
         self._client: httpx.Client | None = None
         self._aclient: httpx.AsyncClient | None = None
+        self._aclient_loop: object = None
 
     def _build_kwargs(self) -> dict[str, Any]:
         import httpx
@@ -223,9 +224,14 @@ class HttpClient:
 
     @property
     def aclient(self) -> httpx.AsyncClient:
-        if self._aclient is None:
+        """The async client of the running event loop (pooled connections cannot change loops)."""
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        if self._aclient is None or self._aclient_loop is not loop:
             import httpx
 
+            self._aclient_loop = loop
             transport = httpx.AsyncHTTPTransport(socket_options=NO_DELAY)
             self._aclient = httpx.AsyncClient(transport=transport, **self._build_kwargs())
         return self._aclient

@@ -584,6 +584,10 @@ class Provider(ABC):
         """What this deployment can do (adapters with serverless and dedicated parts override)."""
         return self.capabilities
 
+    def capabilities_for_spec(self, spec: DeploymentSpec) -> Capabilities:
+        """What deploying ``spec`` creates (adapters with two halves override)."""
+        return self.capabilities
+
     def _scale(
         self,
         deployment: Deployment,

@@ -10,6 +10,7 @@ successful call pays nothing for the policy.
 
 from __future__ import annotations
 
+import contextvars
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -19,10 +20,14 @@ from typing import Any, TypeVar
 from hostkit._redact import get_logger
 from hostkit.errors import HostkitError, RateLimited
 
-__all__ = ["RetryPolicy"]
+__all__ = ["RetryPolicy", "retried"]
 
 T = TypeVar("T")
 log = get_logger("hostkit.retry")
+#: the errors retried during the current operation (a list set by hostkit's telemetry)
+retried: contextvars.ContextVar[list[type[BaseException]] | None] = contextvars.ContextVar(
+    "hostkit_retried", default=None
+)
 
 
 async def _asyncio_sleep(seconds: float) -> None:
@@ -63,6 +68,9 @@ class RetryPolicy:
         return backoff * (1 - self.jitter * random.random())
 
     def _before_retry(self, error: BaseException, attempt: int, wait: float) -> None:
+        seen = retried.get()
+        if seen is not None:
+            seen.append(type(error))
         log.info(
             "retrying after %s (retry %d of %d, waiting %.2fs)",
             type(error).__name__,
@@ -118,6 +126,8 @@ class RetryPolicy:
 
     def _tenacity_wait(self, state: Any) -> float:
         error = state.outcome.exception()
-        wait = self.wait_for(error, state.attempt_number + 1)
-        self._before_retry(error, state.attempt_number + 1, wait)
+        retry = state.attempt_number + 1
+        wait = self.wait_for(error, retry)
+        if retry <= self.max_retries:  # tenacity asks for a wait before it checks stop
+            self._before_retry(error, retry, wait)
         return wait

@@ -9,6 +9,7 @@ router's wire format; the ``test_*_sdk_*`` tests let huggingface_hub's own types
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import socket
@@ -26,7 +27,12 @@ import hostkit
 from hostkit import Deployment, Provider, errors
 from hostkit._api import provider_for
 from hostkit.testing import REDACTED, cassette, cassette_requests, load_cassette
-from hostkit.testing.compliance import ProviderComplianceTests, ProviderFixtures
+from hostkit.testing.compliance import (
+    MAY_BE_SILENT,
+    ProviderComplianceTests,
+    ProviderFixtures,
+    ScenarioRun,
+)
 
 CASSETTES = Path(__file__).parent / "cassettes"
 FAKE_TOKEN = "hf_hostkitFakeTestToken000000000000"
@@ -99,13 +105,14 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
 def test_registered_installed_with_capabilities() -> None:
     info = {p.name: p for p in hostkit.available_providers()}["huggingface"]
     assert info.installed and info.error is None
+    # both halves: the router (serverless) and Inference Endpoints (dedicated, scalable)
     assert info.capabilities == {
-        "dedicated": False,
+        "dedicated": True,
         "streaming": True,
         "native_async": True,
-        "manual_scaling": False,
-        "autoscaling": False,
-        "scale_to_zero": False,
+        "manual_scaling": True,
+        "autoscaling": True,
+        "scale_to_zero": True,
     }
     assert info.install_command == 'pip install "hostkit-ml[huggingface]"'
     assert HuggingFaceProvider.credential_env == "HF_TOKEN"
@@ -224,11 +231,12 @@ def test_deploy_provider_suffix_must_serve_the_model() -> None:
     assert dep.status == "ready"
 
 
-def test_spec_with_instance_is_unsupported_for_now(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_spec_with_instance_needs_a_namespace(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A spec with instance is an Inference Endpoint: without a namespace, nothing is sent."""
     attempts = no_network(monkeypatch)
-    with pytest.raises(errors.Unsupported, match="Inference Endpoints") as caught:
-        hostkit.deploy(provider="huggingface", model=MODEL, instance="nvidia-l4")
-    assert "leave instance out" in caught.value.message
+    with pytest.raises(errors.ConfigError, match="'namespace' setting") as caught:
+        hostkit.deploy(provider="huggingface", model=MODEL, name="llama", instance="nvidia-l4")
+    assert "Inference Endpoint" in caught.value.message
     assert attempts == []
 
 
@@ -964,4 +972,27 @@ class HuggingFaceFixtures(ProviderFixtures):
 
 
 class TestHuggingFaceCompliance(HuggingFaceFixtures, ProviderComplianceTests):
-    pass
+    """The router half. The class-level capabilities cover both halves (dedicated=True), so
+    the scenarios the kit lets a serverless provider run silently are declared silent here:
+    the router half creates nothing and sends nothing for them."""
+
+    @contextlib.contextmanager
+    def scenario(
+        self, provider: Provider, name: str, *, may_be_silent: bool = False
+    ) -> Iterator[ScenarioRun]:
+        silent = may_be_silent or name in MAY_BE_SILENT
+        with super().scenario(provider, name, may_be_silent=silent) as run:
+            yield run
+
+    def test_failed_deploy_raises_with_the_reason_and_cleans_up(self, provider: Provider) -> None:
+        """The router half creates nothing: a model it does not serve fails with the router's
+        reason and leaves no record."""
+        with (
+            cassette(CASSETTES / "deploy_not_found.yaml"),
+            pytest.raises(errors.NotFound) as caught,
+        ):
+            provider.deploy(
+                {"provider": "huggingface", "model": "meta-llama/Llama-3.3-70B-Instrukt"}
+            )
+        assert caught.value.message
+        assert provider.find("Llama-3.3-70B-Instrukt") is None

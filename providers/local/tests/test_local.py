@@ -225,3 +225,12 @@ def test_llm_command_that_exits_fails_the_deploy(local: hostkit.Provider) -> Non
     with pytest.raises(errors.DeploymentFailed, match="exited with code 7"):
         local.deploy(spec)
     assert local.find("dead-llm") is None
+
+
+def test_ainvoke_from_two_event_loops(local: hostkit.Provider) -> None:
+    import asyncio
+
+    dep = local.deploy({"model": EXAMPLE, "name": "two-loops"})
+    first = asyncio.run(dep.ainvoke({"hours": 2}))
+    second = asyncio.run(dep.ainvoke({"hours": 2}))  # a new loop gets its own pooled client
+    assert first.output == second.output == study_score.predict({"hours": 2})

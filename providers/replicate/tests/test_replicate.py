@@ -455,12 +455,18 @@ def test_scale_is_unsupported_and_names_deployments(provider: ReplicateProvider,
     assert "Replicate deployment" in caught.value.message
 
 
-def test_a_spec_with_instance_is_unsupported_for_now(
+def test_a_spec_with_instance_is_a_replicate_deployment(
     provider: ReplicateProvider, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _no_connections(monkeypatch)
-    with pytest.raises(errors.Unsupported, match="Replicate deployment"):
-        provider.deploy({"model": MODEL, "instance": "gpu-l40s"})
+    _no_connections(monkeypatch)  # checked before anything is sent
+    with pytest.raises(errors.ConfigError, match="region is not used by a Replicate deployment"):
+        provider.deploy({"model": MODEL, "instance": "gpu-l40s", "region": "us"})
+    serverless = hostkit.Deployment(name="x", provider="replicate", model=MODEL, status="ready")
+    assert not provider.capabilities_for(serverless).dedicated
+    dedicated = hostkit.Deployment(
+        name="x", provider="replicate", model=MODEL, status="ready", instance="gpu-l40s"
+    )
+    assert provider.capabilities_for(dedicated).autoscaling
 
 
 def test_spec_fields_and_options_are_checked(provider: ReplicateProvider) -> None:

@@ -307,7 +307,8 @@ class ComplianceDeployTests(ProviderFixtures):
         self, provider: Provider, deployment: Deployment, make_provider: Callable[..., Provider]
     ) -> None:
         later = make_provider()  # as if from another process
-        with self.scenario(later, "get", may_be_silent=not provider.capabilities.dedicated):
+        silent = not provider.capabilities_for(deployment).dedicated
+        with self.scenario(later, "get", may_be_silent=silent):
             found = later.get(deployment.name)
         assert found.name == deployment.name and found.model == deployment.model
         assert found.status in STATUSES
@@ -315,7 +316,8 @@ class ComplianceDeployTests(ProviderFixtures):
     def test_deploying_the_same_spec_twice_creates_nothing_new(
         self, provider: Provider, deployment: Deployment, spec: DeploymentSpec
     ) -> None:
-        silent = not provider.capabilities.dedicated or self.cassette_folder is None
+        dedicated = provider.capabilities_for(deployment).dedicated
+        silent = not dedicated or self.cassette_folder is None
         with self.scenario(provider, "deploy_existing", may_be_silent=silent):
             second = provider.deploy(spec)
         assert second.name == deployment.name
@@ -341,7 +343,7 @@ class ComplianceInvokeTests(ProviderFixtures):
             )
         assert async_result.text == result.text
         assert async_result.usage == result.usage
-        if not provider.capabilities.streaming:
+        if not provider.capabilities_for(deployment).streaming:
             with pytest.raises(errors.Unsupported) as caught:
                 provider.stream(deployment, self.invoke_request, **self.invoke_params)
             self.assert_explained(caught.value)
@@ -428,20 +430,25 @@ class ComplianceTeardownTests(ProviderFixtures):
     def test_teardown_leaves_nothing_and_is_idempotent(
         self, provider: Provider, deployment: Deployment
     ) -> None:
-        silent = not provider.capabilities.dedicated
+        silent = not provider.capabilities_for(deployment).dedicated
         with self.scenario(provider, "teardown", may_be_silent=silent):
             provider.teardown(deployment)
             left = provider.find(deployment.name)
             assert left is None or left.status == "deleted", f"still there: {left}"
             provider.teardown(deployment)  # a second teardown is not an error
 
-    def test_teardown_of_something_missing_is_not_an_error(self, provider: Provider) -> None:
-        silent = not provider.capabilities.dedicated or self.cassette_folder is None
+    def test_teardown_of_something_missing_is_not_an_error(
+        self, provider: Provider, spec: DeploymentSpec
+    ) -> None:
+        dedicated = provider.capabilities_for_spec(spec).dedicated
+        silent = not dedicated or self.cassette_folder is None
         with self.scenario(provider, "teardown_missing", may_be_silent=silent):
             provider.teardown(MISSING_NAME)
 
-    def test_failed_deploy_raises_with_the_reason_and_cleans_up(self, provider: Provider) -> None:
-        if not provider.capabilities.dedicated:
+    def test_failed_deploy_raises_with_the_reason_and_cleans_up(
+        self, provider: Provider, spec: DeploymentSpec
+    ) -> None:
+        if not provider.capabilities_for_spec(spec).dedicated:
             pytest.skip(f"{self.provider_name} is serverless: deploy creates nothing to fail")
         if self.failing_spec_fields is None:
             pytest.fail("a dedicated provider must give failing_spec_fields for deploy_failed")
