@@ -23,7 +23,7 @@ from typing import Any
 CASSETTE = Path(__file__).parents[1] / "providers/groq/tests/cassettes/invoke.yaml"
 MODEL = "openai/gpt-oss-120b"
 PROMPT = "Say hello in five words."
-FAKE_KEY = "gsk_benchmark0not0a0real0key0000000"
+FAKE_KEY = "gsk_benchmarkFakeKey00"
 
 
 def recorded_answer() -> tuple[int, list[tuple[str, str]], bytes]:

@@ -68,7 +68,7 @@ def measure(rounds: int, calls: int) -> tuple[float, float]:
         return httpx2.Response(404, json={"error": "not part of this benchmark"})
 
     transport = httpx2.MockTransport(answer)
-    key = "hf_benchmarkNotARealToken00000000"
+    key = "hf_benchmarkFakeToken00"
     os.environ["HF_TOKEN"] = key
     # the hub's shared session, as its default factory builds it, on the mock transport
     set_client_factory(

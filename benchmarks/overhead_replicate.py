@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CASSETTES = ROOT / "providers" / "replicate" / "tests" / "cassettes"
 MODEL = "meta/meta-llama-3-8b-instruct"
 PROMPT = "Say hello in five words."
-FAKE_TOKEN = "r8_hostkitBenchmarkFakeToken0000"
+FAKE_TOKEN = "r8_benchFakeToken0000"
 
 
 def recorded(name: str) -> tuple[str, int, dict[str, str], bytes]:

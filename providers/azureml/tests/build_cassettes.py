@@ -1271,7 +1271,7 @@ def extra_scenarios(first: Any, dep: Any, target: Any, ep_op: str, dep_op: str, 
         name="llama-gated",
         model="meta-llama/Llama-3.1-8B-Instruct",
         instance=INSTANCE,
-        env={"HF_TOKEN": "hf_recordingPlaceholderToken0000000000"},
+        env={"HF_TOKEN": "hf_fakePlaceholderToken000"},
     )
     replies, g_ep, g_dep, g_t0 = creating(gated, env_exists=True)
     tags = endpoint_tags(gated)

@@ -311,7 +311,7 @@ def test_a_deploy_that_times_out_is_deleted_and_its_token_never_saved(
     monkeypatch.setattr(core, "time", FakeTime)
     monkeypatch.setattr(adapter, "time", FakeTime)
     caplog.set_level(logging.DEBUG)
-    token = "hf_recordingPlaceholderToken0000000000"
+    token = "hf_fakePlaceholderToken000"
     gated = spec(name="llama-gated", model=MODEL, instance=INSTANCE, env={"HF_TOKEN": token})
     provider = make()
     provider.sleep = FakeTime.sleep
