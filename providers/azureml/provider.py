@@ -82,13 +82,11 @@ from hostkit.adapters import (
     PriceTable,
     Secret,
     build_chat_body,
+    chat_stream,
     get_logger,
-    iter_sse_data,
     load_hardware,
     report_progress,
     result_from_completion,
-    translate_transport_errors,
-    usage_from,
 )
 from hostkit.errors import (
     AuthenticationError,
@@ -1020,37 +1018,14 @@ class AzureMLProvider(Provider):
             response = context.__enter__()
         except AuthenticationError as error:
             self._rejected_key(deployment, error)
-        state: dict[str, Any] = {"parts": [], "usage": None, "ttft": None}
-        request_id = response.headers.get("x-request-id")
-
-        def chunks() -> Iterator[str]:
-            with translate_transport_errors(self.name):
-                for event in iter_sse_data(response.iter_lines(), provider=self.name):
-                    if event.get("usage"):
-                        state["usage"] = event["usage"]
-                    for choice in event.get("choices") or []:
-                        piece = (choice.get("delta") or {}).get("content")
-                        if piece:
-                            if state["ttft"] is None:
-                                state["ttft"] = time.perf_counter() - started
-                            state["parts"].append(piece)
-                            yield piece
-
-        def finish() -> InvokeResult:
-            context.__exit__(None, None, None)
-            text = "".join(state["parts"])
-            return InvokeResult(
-                text=text,
-                output={"role": "assistant", "content": text},
-                usage=usage_from(state["usage"]),
-                latency_s=time.perf_counter() - started,
-                ttft_s=state["ttft"],
-                provider=self.name,
-                model=deployment.model,
-                request_id=request_id,
-            )
-
-        return Stream(chunks(), finish, close=lambda: context.__exit__(None, None, None))
+        return chat_stream(
+            response.iter_lines(),
+            provider=self.name,
+            model=deployment.model,
+            started=started,
+            close=lambda: context.__exit__(None, None, None),
+            request_id=response.headers.get("x-request-id"),
+        )
 
     # -- scale -----------------------------------------------------------------
     def _scale(

@@ -52,9 +52,9 @@ from hostkit.adapters import (
     HttpClient,
     Secret,
     build_chat_body,
+    chat_stream,
     closest_matches,
     get_logger,
-    iter_sse_data,
     load_hardware,
     message_from_body,
     parse_retry_after,
@@ -62,7 +62,6 @@ from hostkit.adapters import (
     request_id_from,
     result_from_completion,
     translate_transport_errors,
-    usage_from,
 )
 from hostkit.errors import (
     AuthenticationError,
@@ -1042,40 +1041,14 @@ class LambdaLabsProvider(Provider):
             return self._translated(send)
 
         response = self.retry.call(attempt, safe=True)
-        parts: list[str] = []
-        state: dict[str, Any] = {"usage": None, "id": None, "model": None, "ttft": None}
-
-        def chunks() -> Iterator[str]:
-            try:
-                with translate_transport_errors(self.name):
-                    for event in iter_sse_data(response.iter_lines(), provider=self.name):
-                        state["id"] = state["id"] or event.get("id")
-                        state["model"] = state["model"] or event.get("model")
-                        if event.get("usage"):
-                            state["usage"] = event["usage"]
-                        for choice in event.get("choices") or []:
-                            text = (choice.get("delta") or {}).get("content")
-                            if text:
-                                if state["ttft"] is None:
-                                    state["ttft"] = time.perf_counter() - started
-                                parts.append(text)
-                                yield text
-            finally:
-                response.close()
-
-        def finish() -> InvokeResult:
-            return InvokeResult(
-                text="".join(parts),
-                output={"role": "assistant", "content": "".join(parts)},
-                usage=usage_from(state["usage"]),
-                latency_s=time.perf_counter() - started,
-                provider=self.name,
-                model=str(state["model"] or deployment.model),
-                ttft_s=state["ttft"],
-                request_id=request_id_from(response.headers) or state["id"],
-            )
-
-        return Stream(chunks(), finish, response.close)
+        return chat_stream(
+            response.iter_lines(),
+            provider=self.name,
+            model=deployment.model,
+            started=started,
+            close=response.close,
+            request_id=request_id_from(response.headers),
+        )
 
     # -- money ------------------------------------------------------------------------
     def _live_price(self, instance: str) -> tuple[float, str] | None:

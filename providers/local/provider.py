@@ -25,9 +25,9 @@ from hostkit_providers.local.app import RUN_DIR_ENV
 from hostkit_providers.local.models import ESTIMATOR_SUFFIXES
 
 from hostkit import Capabilities, CostEstimate, CostLine, Offering, Provider
-from hostkit._http import HttpClient, translate_transport_errors
+from hostkit._http import HttpClient
 from hostkit._models import Deployment, DeploymentSpec, InvokeResult, Stream, Usage
-from hostkit._openai import build_chat_body, iter_sse_data, result_from_completion, usage_from
+from hostkit._openai import build_chat_body, chat_stream, result_from_completion
 from hostkit._redact import get_logger
 from hostkit.errors import ConfigError, ProviderError, Unsupported
 
@@ -313,37 +313,14 @@ class LocalProvider(Provider):
         started = time.perf_counter()
         context = client.stream("POST", "/v1/chat/completions", json=body, safe=True)
         response = context.__enter__()
-        state: dict[str, Any] = {"parts": [], "usage": None, "ttft": None, "id": None}
-
-        def chunks() -> Any:
-            with translate_transport_errors(self.name):
-                for event in iter_sse_data(response.iter_lines(), provider=self.name):
-                    state["id"] = state["id"] or event.get("id")
-                    if event.get("usage"):
-                        state["usage"] = event["usage"]
-                    for choice in event.get("choices") or []:
-                        piece = (choice.get("delta") or {}).get("content")
-                        if piece:
-                            if state["ttft"] is None:
-                                state["ttft"] = time.perf_counter() - started
-                            state["parts"].append(piece)
-                            yield piece
-
-        def finish() -> InvokeResult:
-            context.__exit__(None, None, None)
-            text = "".join(state["parts"])
-            return InvokeResult(
-                text=text,
-                output={"role": "assistant", "content": text},
-                usage=usage_from(state["usage"]),
-                latency_s=time.perf_counter() - started,
-                ttft_s=state["ttft"],
-                provider=self.name,
-                model=deployment.model,
-                request_id=state["id"],
-            )
-
-        return Stream(chunks(), finish, close=lambda: context.__exit__(None, None, None))
+        return chat_stream(
+            response.iter_lines(),
+            provider=self.name,
+            model=deployment.model,
+            started=started,
+            close=lambda: context.__exit__(None, None, None),
+            request_id=response.headers.get("x-request-id"),
+        )
 
     # -- scale -----------------------------------------------------------
     def _scale(

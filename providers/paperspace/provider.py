@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from hostkit import (
@@ -42,8 +42,8 @@ from hostkit.adapters import (
     HttpClient,
     Secret,
     build_chat_body,
+    chat_stream,
     get_logger,
-    iter_sse_data,
     load_hardware,
     message_from_body,
     parse_retry_after,
@@ -51,7 +51,6 @@ from hostkit.adapters import (
     request_id_from,
     result_from_completion,
     translate_transport_errors,
-    usage_from,
 )
 from hostkit.errors import (
     AuthenticationError,
@@ -828,40 +827,14 @@ class PaperspaceProvider(Provider):
             return response
 
         response = self.retry.call(lambda: self._translated(send), safe=True)
-        parts: list[str] = []
-        state: dict[str, Any] = {"usage": None, "id": None, "model": None, "ttft": None}
-
-        def chunks() -> Iterator[str]:
-            try:
-                with translate_transport_errors(self.name):
-                    for event in iter_sse_data(response.iter_lines(), provider=self.name):
-                        state["id"] = state["id"] or event.get("id")
-                        state["model"] = state["model"] or event.get("model")
-                        if event.get("usage"):
-                            state["usage"] = event["usage"]
-                        for choice in event.get("choices") or []:
-                            text = (choice.get("delta") or {}).get("content")
-                            if text:
-                                if state["ttft"] is None:
-                                    state["ttft"] = time.perf_counter() - started
-                                parts.append(text)
-                                yield text
-            finally:
-                response.close()
-
-        def finish() -> InvokeResult:
-            return InvokeResult(
-                text="".join(parts),
-                output={"role": "assistant", "content": "".join(parts)},
-                usage=usage_from(state["usage"]),
-                latency_s=time.perf_counter() - started,
-                provider=self.name,
-                model=str(state["model"] or deployment.model),
-                ttft_s=state["ttft"],
-                request_id=request_id_from(response.headers) or state["id"],
-            )
-
-        return Stream(chunks(), finish, response.close)
+        return chat_stream(
+            response.iter_lines(),
+            provider=self.name,
+            model=deployment.model,
+            started=started,
+            close=response.close,
+            request_id=request_id_from(response.headers),
+        )
 
     # -- money -------------------------------------------------------------------------
     def cost(

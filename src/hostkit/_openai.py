@@ -8,15 +8,18 @@ reading the answer and reading a server-sent-event stream live here once.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from hostkit._models import InvokeResult, Usage
+from hostkit._http import translate_transport_errors
+from hostkit._models import InvokeResult, Stream, Usage
 from hostkit.errors import ConfigError, ProviderError
 
 __all__ = [
     "CHAT_PARAMS",
     "build_chat_body",
+    "chat_stream",
     "iter_sse_data",
     "result_from_completion",
     "to_messages",
@@ -105,3 +108,56 @@ def iter_sse_data(lines: Iterable[str], *, provider: str) -> Iterator[dict[str, 
             message = error.get("message", str(error)) if isinstance(error, dict) else str(error)
             raise ProviderError(f"error in stream: {message}", provider=provider, retryable=False)
         yield event
+
+
+def chat_stream(
+    lines: Iterable[str],
+    *,
+    provider: str,
+    model: str,
+    started: float,
+    close: Callable[[], None],
+    request_id: str | None = None,
+) -> Stream:
+    """A :class:`Stream` over ``chat.completion.chunk`` events in SSE ``data:`` lines.
+
+    Text comes from each choice's ``delta.content``; usage from the chunk that carries
+    it (``stream_options.include_usage``); ``ttft_s`` is measured from ``started``.
+    ``close`` releases the connection and may be called more than once.
+    """
+    parts: list[str] = []
+    state: dict[str, Any] = {"usage": None, "id": None, "model": None, "ttft": None}
+
+    def chunks() -> Iterator[str]:
+        try:
+            with translate_transport_errors(provider):
+                for event in iter_sse_data(lines, provider=provider):
+                    state["id"] = state["id"] or event.get("id")
+                    state["model"] = state["model"] or event.get("model")
+                    if event.get("usage"):
+                        state["usage"] = event["usage"]
+                    for choice in event.get("choices") or []:
+                        piece = (choice.get("delta") or {}).get("content")
+                        if piece:
+                            if state["ttft"] is None:
+                                state["ttft"] = time.perf_counter() - started
+                            parts.append(piece)
+                            yield piece
+        finally:
+            close()
+
+    def finish() -> InvokeResult:
+        close()
+        text = "".join(parts)
+        return InvokeResult(
+            text=text,
+            output={"role": "assistant", "content": text},
+            usage=usage_from(state["usage"]),
+            latency_s=time.perf_counter() - started,
+            provider=provider,
+            model=str(state["model"] or model),
+            ttft_s=state["ttft"],
+            request_id=request_id or state["id"],
+        )
+
+    return Stream(chunks(), finish, close)

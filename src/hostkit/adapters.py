@@ -18,6 +18,7 @@ from hostkit._http import (
 )
 from hostkit._openai import (
     build_chat_body,
+    chat_stream,
     iter_sse_data,
     result_from_completion,
     to_messages,
@@ -41,6 +42,7 @@ __all__ = [
     "Secret",
     "ServerlessProvider",
     "build_chat_body",
+    "chat_stream",
     "closest_matches",
     "error_from_response",
     "get_logger",
