@@ -101,7 +101,7 @@ def test_errors_tokens_and_error_budget_against_a_local_llm(local: hostkit.Provi
 
 
 def test_serverless_cost_per_token_and_no_replicas(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("GROQ_API_KEY", "gsk_test0not0a0real0key000000000000")
+    monkeypatch.setenv("GROQ_API_KEY", "gsk_testFakeKey000000")
     provider = hostkit.get_provider("groq")
     dep = provider.serverless_deployment("groq-chat", "openai/gpt-oss-120b", None, {})
     params: dict[str, Any] = {"max_tokens": 64, "temperature": 0}

@@ -50,7 +50,7 @@ def llm(local: hostkit.Provider) -> hostkit.Deployment:
 
 @pytest.fixture
 def groq_dep(monkeypatch: pytest.MonkeyPatch) -> hostkit.Deployment:
-    monkeypatch.setenv("GROQ_API_KEY", "gsk_test0not0a0real0key000000000000")
+    monkeypatch.setenv("GROQ_API_KEY", "gsk_testFakeKey000000")
     provider = hostkit.get_provider("groq")
     return provider.serverless_deployment("groq-chat", "openai/gpt-oss-120b", None, {})
 

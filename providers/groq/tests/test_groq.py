@@ -32,7 +32,7 @@ from hostkit.testing import cassette, load_cassette
 from hostkit.testing.compliance import ProviderComplianceTests, ProviderFixtures
 
 CASSETTES = Path(__file__).parent / "cassettes"
-FAKE_KEY = "gsk_test0not0a0real0key000000000000"
+FAKE_KEY = "gsk_testFakeKey000000"
 MODEL = "openai/gpt-oss-120b"
 PROMPT = "Say hello in five words."
 PARAMS: dict[str, Any] = {"max_tokens": 64, "temperature": 0}

@@ -23,7 +23,7 @@ from hostkit.testing import cassette, load_cassette
 from hostkit.testing.compliance import ProviderComplianceTests, ProviderFixtures
 
 CASSETTES = Path(__file__).parent / "cassettes" / "endpoints"
-FAKE_TOKEN = "hf_hostkitFakeTestToken000000000000"
+FAKE_TOKEN = "hf_hostkitFakeTestToken00"
 MODEL = "Qwen/Qwen2.5-0.5B-Instruct"
 NAMESPACE = "hostkit-org"
 NAME = "hostkit-compliance"

@@ -35,7 +35,7 @@ from hostkit.testing.compliance import (
 )
 
 CASSETTES = Path(__file__).parent / "cassettes"
-FAKE_TOKEN = "hf_hostkitFakeTestToken000000000000"
+FAKE_TOKEN = "hf_hostkitFakeTestToken00"
 MODEL = "meta-llama/Llama-3.3-70B-Instruct"
 PROMPT = "Say hello in five words."
 TEXT = "Hello there, nice to meet you!"

@@ -41,7 +41,7 @@ CASSETTES = Path(__file__).parent / "cassettes"
 MODEL = "meta/meta-llama-3-8b-instruct"
 PROMPT = "Say hello in five words."
 TEXT = "Hello! Nice to meet you!"
-FAKE_TOKEN = "r8_hostkitTestsFakeToken00000000"
+FAKE_TOKEN = "r8_testsFakeToken0000"
 SDXL = "stability-ai/sdxl:7762fd07cf82c948538e41f63f77d685e02b063e37e496e96eefd46c929f9bdc"
 
 

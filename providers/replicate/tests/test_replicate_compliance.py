@@ -11,9 +11,7 @@ from hostkit.testing.compliance import ProviderComplianceTests, ProviderFixtures
 
 class ReplicateFixtures(ProviderFixtures):
     provider_name = "replicate"
-    credentials: ClassVar[dict[str, str]] = {
-        "REPLICATE_API_TOKEN": "r8_hostkitComplianceFakeToken000"
-    }
+    credentials: ClassVar[dict[str, str]] = {"REPLICATE_API_TOKEN": "r8_kitFakeToken00000"}
     cassette_folder = Path(__file__).parent / "cassettes"
     spec_fields: ClassVar[dict[str, Any]] = {"model": "meta/meta-llama-3-8b-instruct"}
     invoke_params: ClassVar[dict[str, Any]] = {"max_tokens": 32}

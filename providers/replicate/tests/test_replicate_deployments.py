@@ -25,7 +25,7 @@ CASSETTES = Path(__file__).parent / "cassettes" / "deployments"
 MODEL = "meta/meta-llama-3-8b-instruct"
 NAME = "hostkit-compliance"
 SPEC = {"name": NAME, "model": MODEL, "instance": "gpu-a100-large"}
-TOKEN = "r8_hostkitTestsFakeToken00000000"
+TOKEN = "r8_testsFakeToken0000"
 
 
 @contextmanager

@@ -14,9 +14,7 @@ from hostkit.testing.compliance import ProviderComplianceTests, ProviderFixtures
 
 class ReplicateDeploymentFixtures(ProviderFixtures):
     provider_name = "replicate"
-    credentials: ClassVar[dict[str, str]] = {
-        "REPLICATE_API_TOKEN": "r8_hostkitComplianceFakeToken000"
-    }
+    credentials: ClassVar[dict[str, str]] = {"REPLICATE_API_TOKEN": "r8_kitFakeToken00000"}
     cassette_folder = Path(__file__).parent / "cassettes" / "deployments"
     spec_fields: ClassVar[dict[str, Any]] = {
         "model": "meta/meta-llama-3-8b-instruct",

@@ -38,7 +38,7 @@ ROLE = f"arn:aws:iam::{ACCOUNT}:role/hostkit-sagemaker-execution"
 NAME = "hostkit-compliance"
 MODEL = "meta-llama/Llama-3.1-8B-Instruct"
 INSTANCE = "ml.g5.2xlarge"
-HF_TOKEN = "hf_hostkitFakeComplianceToken0000"
+HF_TOKEN = "hf_hostkitFakeCompliance00"
 SETTINGS = {"region": REGION, "role_arn": ROLE}
 SPEC = {"model": MODEL, "instance": INSTANCE, "env": {"HF_TOKEN": HF_TOKEN}}
 FAILING_SPEC = {"model": "meta-llama/Llama-3.1-70B-Instruct", "instance": INSTANCE}
@@ -1122,7 +1122,7 @@ def _swallow(fn: Callable[[], Any]) -> Any:
 
 def main() -> None:
     os.environ.update(
-        AWS_ACCESS_KEY_ID="AKIAHOSTKITFAKEKEY01",
+        AWS_ACCESS_KEY_ID="AKIAFAKEHOSTKIT01",
         AWS_SECRET_ACCESS_KEY="hostkit-fake-secret-access-key-0000000000",
         AWS_EC2_METADATA_DISABLED="true",
         AWS_CONFIG_FILE=os.devnull,

@@ -7,7 +7,7 @@ import os
 import pytest
 
 #: fake credentials the tests sign with (AWS never sees them: cassettes or moto answer)
-FAKE_ACCESS_KEY = "AKIAHOSTKITFAKEKEY01"
+FAKE_ACCESS_KEY = "AKIAFAKEHOSTKIT01"
 FAKE_SECRET_KEY = "hostkit-fake-secret-access-key-0000000000"
 
 

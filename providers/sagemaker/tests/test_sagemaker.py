@@ -43,11 +43,11 @@ ROLE = "arn:aws:iam::111122223333:role/hostkit-sagemaker-execution"
 SETTINGS = {"region": REGION, "role_arn": ROLE}
 NAME = "hostkit-compliance"
 MODEL = "meta-llama/Llama-3.1-8B-Instruct"
-HF_TOKEN = "hf_hostkitFakeComplianceToken0000"
+HF_TOKEN = "hf_hostkitFakeCompliance00"
 SPEC = {"model": MODEL, "instance": "ml.g5.2xlarge", "env": {"HF_TOKEN": HF_TOKEN}}
 PROMPT = "Say hello in five words."
 ANSWER = "Hello there, nice to meet you!"
-FAKE_ACCESS_KEY = "AKIAHOSTKITFAKEKEY01"
+FAKE_ACCESS_KEY = "AKIAFAKEHOSTKIT01"
 FAKE_SECRET_KEY = "hostkit-fake-secret-access-key-0000000000"
 IMAGE = (
     "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference:"

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from hostkit.testing.compliance import ProviderComplianceTests, ProviderFixtures
 
-FAKE_ACCESS_KEY = "AKIAHOSTKITFAKEKEY01"
+FAKE_ACCESS_KEY = "AKIAFAKEHOSTKIT01"
 FAKE_SECRET_KEY = "hostkit-fake-secret-access-key-0000000000"
 
 
@@ -26,7 +26,7 @@ class SageMakerFixtures(ProviderFixtures):
     spec_fields: ClassVar[dict[str, Any]] = {
         "model": "meta-llama/Llama-3.1-8B-Instruct",
         "instance": "ml.g5.2xlarge",
-        "env": {"HF_TOKEN": "hf_hostkitFakeComplianceToken0000"},
+        "env": {"HF_TOKEN": "hf_hostkitFakeCompliance00"},
     }
     # Llama-3.1-70B does not fit one A10G: the container fails its health check
     failing_spec_fields: ClassVar[dict[str, Any] | None] = {

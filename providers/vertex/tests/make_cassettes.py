@@ -633,13 +633,13 @@ MAIN_SPEC = spec_of(
     NAME,
     model=MODEL,
     instance="a3-highgpu-1g",
-    env={"HF_TOKEN": "hf_hostkitComplianceFakeToken0000"},
+    env={"HF_TOKEN": "hf_hostkitComplianceFake00"},
 )
 FAILED_SPEC = spec_of(
     f"{NAME}-failed",
     model="meta-llama/Llama-3.3-70B-Instruct",
     instance="g2-standard-12",
-    env={"HF_TOKEN": "hf_hostkitComplianceFakeToken0000"},
+    env={"HF_TOKEN": "hf_hostkitComplianceFake00"},
 )
 FAILED_IDS = Ids("5094917617131372544", "3861254979001040896", "0")
 
@@ -831,7 +831,7 @@ QUOTA_SPEC = spec_of(
     "hostkit-quota",
     model=MODEL,
     instance="a3-highgpu-8g",
-    env={"HF_TOKEN": "hf_hostkitComplianceFakeToken0000"},
+    env={"HF_TOKEN": "hf_hostkitComplianceFake00"},
 )
 QUOTA_IDS = Ids("1389620841337454592", "6029487761094082560", "0")
 QUOTA_ERROR = error(
@@ -868,7 +868,7 @@ CAPACITY_SPEC = spec_of(
     "hostkit-capacity",
     model=MODEL,
     instance="a2-ultragpu-1g",
-    env={"HF_TOKEN": "hf_hostkitComplianceFakeToken0000"},
+    env={"HF_TOKEN": "hf_hostkitComplianceFake00"},
 )
 CAPACITY_IDS = Ids("8120389044816920576", "2271738425016320000", "0")
 STOCKOUT = {
@@ -901,7 +901,7 @@ TIMEOUT_SPEC = spec_of(
     "hostkit-timeout",
     model=MODEL,
     instance="a3-highgpu-1g",
-    env={"HF_TOKEN": "hf_hostkitComplianceFakeToken0000"},
+    env={"HF_TOKEN": "hf_hostkitComplianceFake00"},
 )
 TIMEOUT_IDS = Ids("2937568139478843392", "4463719801264226304", "0")
 
@@ -1014,7 +1014,7 @@ def scenario_deploy_permission() -> list[Interaction]:
         "hostkit-permission",
         model=MODEL,
         instance="a3-highgpu-1g",
-        env={"HF_TOKEN": "hf_hostkitComplianceFakeToken0000"},
+        env={"HF_TOKEN": "hf_hostkitComplianceFake00"},
     )
     ids = Ids("6601236854829006848", "5583097313948254208", "0")
     ids.counter = int(ids.endpoint_id[-6:])

@@ -29,7 +29,7 @@ from hostkit.testing import cassette, load_cassette
 
 CASSETTES = Path(__file__).parent / "cassettes"
 MODEL = "meta-llama/Llama-3.1-8B-Instruct"
-TOKEN_ENV = {"HF_TOKEN": "hf_hostkitComplianceFakeToken0000"}
+TOKEN_ENV = {"HF_TOKEN": "hf_hostkitComplianceFake00"}
 SETTINGS = {"project": "hostkit-demo", "location": "us-central1"}
 
 

@@ -25,13 +25,13 @@ class VertexFixtures(ProviderFixtures):
     spec_fields: ClassVar[dict[str, Any]] = {
         "model": "meta-llama/Llama-3.1-8B-Instruct",
         "instance": "a3-highgpu-1g",
-        "env": {"HF_TOKEN": "hf_hostkitComplianceFakeToken0000"},
+        "env": {"HF_TOKEN": "hf_hostkitComplianceFake00"},
     }
     # Llama 3.3 70B does not fit one 24 GB L4: the model server never becomes ready
     failing_spec_fields: ClassVar[dict[str, Any]] = {
         "model": "meta-llama/Llama-3.3-70B-Instruct",
         "instance": "g2-standard-12",
-        "env": {"HF_TOKEN": "hf_hostkitComplianceFakeToken0000"},
+        "env": {"HF_TOKEN": "hf_hostkitComplianceFake00"},
     }
     invoke_params: ClassVar[dict[str, Any]] = {"max_tokens": 32}
 
