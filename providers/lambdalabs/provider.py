@@ -51,6 +51,7 @@ from hostkit.adapters import (
     Hardware,
     HttpClient,
     Secret,
+    ServerKeys,
     build_chat_body,
     chat_stream,
     closest_matches,
@@ -76,7 +77,7 @@ from hostkit.errors import (
     Unsupported,
 )
 
-from .server import ServerPlan, check_env, derive_server_key, is_vllm_image, render_user_data
+from .server import ServerPlan, check_env, is_vllm_image, render_user_data
 
 if TYPE_CHECKING:
     import httpx
@@ -196,7 +197,7 @@ class LambdaLabsProvider(Provider):
         self._last_launch: float | None = None
         self._turns: dict[str, Iterator[int]] = {}
         self._specs: dict[str, DeploymentSpec] = {}
-        self._keys: dict[tuple[str, str], Secret] = {}
+        self.server_keys = ServerKeys(self)
         self._hardware: dict[str, Hardware] | None = None
 
     def _api_headers(self) -> dict[str, str]:
@@ -440,25 +441,11 @@ class LambdaLabsProvider(Provider):
 
     # -- the server key -----------------------------------------------------------
     def _auth_reference(self) -> str:
-        variable = self.setting("server_key_env")
-        return f"env:{variable}" if variable else "derived"
+        return self.server_keys.reference()
 
     def server_key(self, name: str, auth: str = "derived") -> str:
         """The key deployment ``name``'s server checks (never saved; re-derived or read)."""
-        cache = (name, auth)
-        if cache not in self._keys:
-            if auth.startswith("env:"):
-                variable = auth[4:]
-                value = os.environ.get(variable)
-                if not value:
-                    raise AuthenticationError(
-                        f"{name}: its server key is read from ${variable}, which is not set",
-                        provider=self.name,
-                    )
-            else:
-                value = derive_server_key(str(self.api_key()), name)
-            self._keys[cache] = Secret(value)
-        return self._keys[cache].get()
+        return self.server_keys.get(name, auth)
 
     # -- look-up ------------------------------------------------------------------
     def _instances(self, name: str, *, once: bool = False) -> list[dict[str, Any]]:

@@ -24,12 +24,12 @@ that variable's name is recorded (as an instance tag).
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+
+from hostkit.adapters import derive_server_key as _derive
 
 __all__ = [
     "CONTAINER",
@@ -60,9 +60,7 @@ def derive_server_key(lambda_api_key: str, deployment: str) -> str:
 
     Shaped like an OpenAI key (``sk-…``) so hostkit's recording scrubbers mask it.
     """
-    message = f"hostkit/lambdalabs/server-key/{deployment}".encode()
-    digest = hmac.new(lambda_api_key.encode(), message, hashlib.sha256).hexdigest()
-    return f"sk-hk-{digest[:48]}"
+    return _derive(lambda_api_key, "lambdalabs", deployment)
 
 
 @dataclass(frozen=True)

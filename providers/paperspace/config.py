@@ -14,11 +14,11 @@ the Paperspace API key and the deployment name, so hostkit never stores it.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from hostkit.adapters import derive_server_key as _derive
 
 __all__ = [
     "DEFAULT_METRICS",
@@ -49,9 +49,7 @@ def derive_server_key(paperspace_api_key: str, deployment: str) -> str:
 
     Shaped like an OpenAI key (``sk-…``) so hostkit's recording scrubbers mask it.
     """
-    message = f"hostkit/paperspace/server-key/{deployment}".encode()
-    digest = hmac.new(paperspace_api_key.encode(), message, hashlib.sha256).hexdigest()
-    return f"sk-hk-{digest[:48]}"
+    return _derive(paperspace_api_key, "paperspace", deployment)
 
 
 def env_of(config: Mapping[str, Any]) -> dict[str, str]:

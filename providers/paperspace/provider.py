@@ -18,7 +18,6 @@ checks (see :mod:`hostkit_providers.paperspace.config`).
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, cast
@@ -41,6 +40,7 @@ from hostkit.adapters import (
     Hardware,
     HttpClient,
     Secret,
+    ServerKeys,
     build_chat_body,
     chat_stream,
     get_logger,
@@ -65,7 +65,7 @@ from hostkit.errors import (
     Unsupported,
 )
 
-from .config import DEFAULT_METRICS, KEY_VARIABLES, build_config, derive_server_key, env_of
+from .config import DEFAULT_METRICS, KEY_VARIABLES, build_config, env_of
 
 if TYPE_CHECKING:
     import httpx
@@ -143,7 +143,7 @@ class PaperspaceProvider(Provider):
         self.servers = HttpClient(
             provider=self.name, base_url="", retry=self.retry, timeout=self.timeout
         )
-        self._keys: dict[tuple[str, str], Secret] = {}
+        self.server_keys = ServerKeys(self)
         self._hardware: dict[str, Hardware] | None = None
 
     def _api_headers(self) -> dict[str, str]:
@@ -380,25 +380,11 @@ class PaperspaceProvider(Provider):
 
     # -- the server key ----------------------------------------------------------------
     def _auth_reference(self) -> str:
-        variable = self.setting("server_key_env")
-        return f"env:{variable}" if variable else "derived"
+        return self.server_keys.reference()
 
     def server_key(self, name: str, auth: str = "derived") -> str:
-        """The key deployment ``name``'s server checks (re-derived or read, never saved)."""
-        cache = (name, auth)
-        if cache not in self._keys:
-            if auth.startswith("env:"):
-                variable = auth[4:]
-                value = os.environ.get(variable)
-                if not value:
-                    raise AuthenticationError(
-                        f"{name}: its server key is read from ${variable}, which is not set",
-                        provider=self.name,
-                    )
-            else:
-                value = derive_server_key(str(self.api_key()), name)
-            self._keys[cache] = Secret(value)
-        return self._keys[cache].get()
+        """The key deployment ``name``'s server checks (never saved; re-derived or read)."""
+        return self.server_keys.get(name, auth)
 
     # -- look-up ------------------------------------------------------------------------
     def _lookup(self, name: str) -> dict[str, Any] | None:

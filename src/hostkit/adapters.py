@@ -28,6 +28,7 @@ from hostkit._pricing import Hardware, PriceRow, PriceTable, load_hardware
 from hostkit._progress import report as report_progress
 from hostkit._redact import Secret, get_logger
 from hostkit._retry import RetryPolicy
+from hostkit._serverkey import ServerKeys, derive_server_key
 from hostkit._serverless import DEDICATED_FIELDS, ServerlessProvider, closest_matches
 
 __all__ = [
@@ -40,10 +41,12 @@ __all__ = [
     "PriceTable",
     "RetryPolicy",
     "Secret",
+    "ServerKeys",
     "ServerlessProvider",
     "build_chat_body",
     "chat_stream",
     "closest_matches",
+    "derive_server_key",
     "error_from_response",
     "get_logger",
     "iter_sse_data",
