@@ -128,10 +128,17 @@ def test_cost_is_hardware_per_second_times_instances(
     assert estimate.source == "https://replicate.com/pricing" and estimate.as_of
     idle = provider.cost(dep, hours=1)  # min 0: nothing runs while idle
     assert idle.usd == 0 and "up to 1 under load" in idle.breakdown[0].description
-    with pytest.warns(errors.PriceUnknown) as caught:
+    l40s = provider.cost(
+        hostkit.DeploymentSpec.from_dict(
+            {**SPEC, "provider": "replicate", "instance": "gpu-l40s", "min_replicas": 1}
+        ),
+        hours=1,
+    )
+    assert l40s.usd == pytest.approx(0.000975 * 3600) and l40s.as_of == "2026-05-04"
+    with pytest.warns(errors.PriceUnknown) as caught:  # a real SKU with no dated price shipped
         unknown = provider.cost(
             hostkit.DeploymentSpec.from_dict(
-                {**SPEC, "provider": "replicate", "instance": "gpu-l40s"}
+                {**SPEC, "provider": "replicate", "instance": "gpu-l40s-2x"}
             ),
             hours=1,
         )
