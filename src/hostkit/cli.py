@@ -641,11 +641,13 @@ def build_parser() -> argparse.ArgumentParser:
     cost.add_argument("--output-tokens", type=_count, metavar="N")
 
     command("quickstart", _cmd_quickstart, "an offline tour on the built-in local provider")
+    from hostkit.cli_batch import add_commands as add_batch_commands
     from hostkit.cli_catalog import add_commands as add_catalog_commands
     from hostkit.cli_compare import add_commands as add_compare_commands
 
     add_catalog_commands(commands, common)
     add_compare_commands(commands, common)
+    add_batch_commands(commands, common)
     return parser
 
 

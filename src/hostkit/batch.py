@@ -1,0 +1,650 @@
+"""Run a JSON Lines file of requests through one deployment, resumably.
+
+>>> from hostkit.batch import batch
+>>> summary = batch("scores", "input.jsonl", "output.jsonl", concurrency=32)
+>>> print(summary.text())
+
+Each input line is one request: ``{"id": "a", "request": "Hello", "params": {...}}``,
+or a bare payload (``{"id": 7, "hours": 6}`` sends ``{"hours": 6}``), or any JSON
+value (``"Hello"``). A line without ``id`` is known by its line number. Each request
+gives exactly one output line, written as it completes with one ``write`` and an
+``fsync``: ``{"id", "line", "ok": true, "result": {...}, "attempts"}`` or
+``{"id", "line", "ok": false, "error": {...}, "attempts"}``.
+
+Run it again after a Ctrl-C, a crash or a ``kill -9`` and it resumes: ids already in
+the output are skipped, and a last line torn by a kill is cut off first, so the
+output stays valid JSON Lines with every id once. Failed lines count as done; pass
+``retry_failed=True`` to send them again (their old lines are removed first).
+
+Memory stays flat whatever the input size: the input is read line by line, at
+most ``concurrency`` requests are held at a time, and results are not kept. What
+grows with the input is one set of ids (the ids already in the output, and the
+check that input ids are unique, in a first pass over the file): tens of bytes an
+id. Not imported by ``import hostkit``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as _dt
+import json
+import os
+import time
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hostkit import _api
+from hostkit._models import Deployment, InvokeResult
+from hostkit._redact import get_logger
+from hostkit._retry import RetryPolicy
+from hostkit.compare import hourly_price, is_dedicated, resolve_target, run_sync
+from hostkit.errors import ConfigError, HostkitError, RateLimited
+
+__all__ = ["BatchItem", "BatchSummary", "abatch", "batch", "read_input", "scan_output"]
+
+log = get_logger("hostkit.batch")
+Progress = Callable[["BatchSummary"], None]
+#: how many times one line is sent again after a 429 before it is written as failed
+RATE_LIMIT_RETRIES = 20
+#: a 429 asking to wait longer than this stops the batch (run it again later to resume)
+MAX_WAIT_S = 600.0
+_EXAMPLE = '{"id": "a", "request": "Hello"}'
+
+
+# -- input -----------------------------------------------------------------------------
+@dataclass
+class BatchItem:
+    """One input line: its id (or line number), the request and per-line params."""
+
+    line: int
+    id: str | int
+    request: Any
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return _key(self.id)
+
+
+def _key(ident: object) -> str:
+    return json.dumps(ident)  # "1" and 1 stay different ids
+
+
+def _parse_line(file: Path, number: int, raw: bytes) -> BatchItem | None:
+    if not raw.strip():
+        return None
+    where = f"batch: {file} line {number}"
+    try:
+        value = json.loads(raw)
+    except ValueError as error:
+        raise ConfigError(
+            f"{where} is not JSON ({error}); write one JSON request a line, e.g. {_EXAMPLE}"
+        ) from None
+    if not isinstance(value, dict):
+        return BatchItem(number, number, value)
+    body = dict(value)
+    ident = body.pop("id", number)
+    if isinstance(ident, bool) or not isinstance(ident, str | int):
+        raise ConfigError(f"{where}: id must be a string or a whole number, got {ident!r}")
+    if "request" not in body:
+        if not body:
+            raise ConfigError(f"{where} has an id but no request; e.g. {_EXAMPLE}")
+        return BatchItem(number, ident, body)
+    request = body.pop("request")
+    params = body.pop("params", {})
+    if not isinstance(params, dict):
+        raise ConfigError(f'{where}: params must be an object such as {{"max_tokens": 64}}')
+    if body:
+        raise ConfigError(
+            f"{where}: unexpected field(s) {', '.join(sorted(body))} beside request;"
+            " allowed: id, request, params"
+        )
+    return BatchItem(number, ident, request, params)
+
+
+def read_input(path: str | Path) -> Iterator[BatchItem]:
+    """The requests of a JSON Lines file, one at a time (blank lines skipped)."""
+    file = Path(path)
+    try:
+        handle = file.open("rb")
+    except OSError as error:
+        raise ConfigError(f"batch: cannot read input {file}: {error.strerror or error}") from None
+    with handle:
+        for number, raw in enumerate(handle, start=1):
+            item = _parse_line(file, number, raw)
+            if item is not None:
+                yield item
+
+
+def _check_input(path: Path) -> int:
+    """Every line parses and every id is unique; the number of requests."""
+    seen: set[str] = set()
+    for item in read_input(path):
+        if item.key in seen:
+            raise ConfigError(
+                f"batch: {path} line {item.line}: id {item.id!r} appears on an earlier line too;"
+                " ids must be unique (or leave them out to use line numbers)"
+            )
+        seen.add(item.key)
+    if not seen:
+        raise ConfigError(f"batch: {path} holds no requests")
+    return len(seen)
+
+
+# -- output ----------------------------------------------------------------------------
+@dataclass
+class OutputState:
+    """What an earlier run left in the output file."""
+
+    done: set[str]
+    ok: int
+    failed: int
+    torn_bytes: int
+
+
+def scan_output(path: str | Path, *, repair: bool = True) -> OutputState:
+    """Ids already in ``path``; a torn last line (no newline: a kill mid-write) is cut off."""
+    file = Path(path)
+    state = OutputState(set(), 0, 0, 0)
+    if not file.exists():
+        return state
+    good_end = 0
+    with file.open("r+b" if repair else "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.endswith(b"\n"):
+                break  # only the last line can lack its newline
+            record = _output_record(file, number, raw)
+            good_end += len(raw)
+            if record is None:
+                continue
+            state.done.add(_key(record["id"]))
+            if record.get("ok"):
+                state.ok += 1
+            else:
+                state.failed += 1
+        size = handle.seek(0, os.SEEK_END)
+        state.torn_bytes = size - good_end
+        if state.torn_bytes and repair:
+            log.warning("%s: cutting a torn last line (%d bytes)", file, state.torn_bytes)
+            handle.truncate(good_end)
+            handle.flush()
+            os.fsync(handle.fileno())
+    return state
+
+
+def _output_record(file: Path, number: int, raw: bytes) -> dict[str, Any] | None:
+    if not raw.strip():
+        return None
+    try:
+        record = json.loads(raw)
+    except ValueError:
+        record = None
+    if not isinstance(record, dict) or "id" not in record or "ok" not in record:
+        raise ConfigError(
+            f"batch: output {file} line {number} is not a batch result line (JSON with id and"
+            " ok); give another --output, or remove the file to start over"
+        )
+    return record
+
+
+def _drop_failed(file: Path) -> None:
+    """Rewrite ``file`` without its failed lines (atomically: temp file, fsync, rename)."""
+    temp = file.with_name(file.name + ".retry-failed.tmp")
+    with file.open("rb") as source, temp.open("wb") as target:
+        for number, raw in enumerate(source, start=1):
+            record = _output_record(file, number, raw)
+            if record is not None and record.get("ok"):
+                target.write(raw)
+        target.flush()
+        os.fsync(target.fileno())
+    os.replace(temp, file)
+    _fsync_dir(file.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):  # not every platform can open a folder
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+class _Writer:
+    """Appends one JSON line per call with a single write, then fsync (when ``sync``)."""
+
+    def __init__(self, path: Path, sync: bool) -> None:
+        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self.sync = sync
+        if path.stat().st_size == 0:
+            _fsync_dir(path.parent)
+
+    def write(self, record: Mapping[str, Any]) -> None:
+        view = memoryview((json.dumps(record, default=str) + "\n").encode())
+        while view:
+            view = view[os.write(self.fd, view) :]
+        if self.sync:
+            os.fsync(self.fd)
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+def _ok_record(item: BatchItem, result: InvokeResult, attempts: int) -> dict[str, Any]:
+    body: dict[str, Any] = {"text": result.text}
+    if result.text is None or result.output != result.text:
+        body["output"] = result.output
+    body.update(
+        usage={
+            "input_tokens": result.usage.input_tokens,
+            "output_tokens": result.usage.output_tokens,
+        },
+        cost_usd=result.cost_usd,
+        latency_s=round(result.latency_s, 6),
+        ttft_s=result.ttft_s,
+        request_id=result.request_id,
+        timings=result.timings,
+    )
+    return {"id": item.id, "line": item.line, "ok": True, "result": body, "attempts": attempts}
+
+
+def _error_record(item: BatchItem, error: HostkitError, attempts: int) -> dict[str, Any]:
+    detail = {
+        "type": type(error).__name__,
+        "message": str(error),
+        "status_code": error.status_code,
+        "request_id": error.request_id,
+        "retryable": error.retryable,
+    }
+    return {"id": item.id, "line": item.line, "ok": False, "error": detail, "attempts": attempts}
+
+
+# -- slowing down ----------------------------------------------------------------------
+class AdaptiveLimit:
+    """At most ``limit`` requests at once: halved on a 429, grown by one per full window.
+
+    A 429 cuts the limit only when its request was sent after the last cut (so a
+    burst of 429s from one window halves it once), and pauses new requests for the
+    platform's ``Retry-After``. A success announcing no requests (or tokens) left
+    pauses new requests until the announced reset.
+    """
+
+    def __init__(self, ceiling: int) -> None:
+        self.ceiling = ceiling
+        self.limit = ceiling
+        self.lowest = ceiling
+        self.active = 0
+        self.cuts = 0
+        self.paused_until = 0.0
+        self._streak = 0
+        self._free = asyncio.Event()
+
+    async def acquire(self) -> int:
+        """Wait for a slot; returns the cut generation the request is sent in."""
+        while True:
+            wait = self.paused_until - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            elif self.active < self.limit:
+                self.active += 1
+                return self.cuts
+            else:
+                self._free.clear()
+                await self._free.wait()
+
+    def release(self) -> None:
+        self.active -= 1
+        self._free.set()
+
+    def succeeded(self, rate_limits: Mapping[str, Any]) -> None:
+        self._streak += 1
+        if self._streak >= self.limit and self.limit < self.ceiling:
+            self.limit += 1
+            self._streak = 0
+            self._free.set()
+        for left, reset in (
+            ("remaining_requests", "reset_requests_s"),
+            ("remaining_tokens", "reset_tokens_s"),
+        ):
+            seconds = rate_limits.get(reset)
+            if rate_limits.get(left) == 0 and isinstance(seconds, int | float) and seconds > 0:
+                self.pause(float(seconds))
+
+    def rate_limited(self, generation: int, wait: float) -> None:
+        if generation == self.cuts:
+            self.cuts += 1
+            self.limit = max(1, self.limit // 2)
+            self.lowest = min(self.lowest, self.limit)
+            self._streak = 0
+        self.pause(wait)
+
+    def pause(self, seconds: float) -> None:
+        self.paused_until = max(self.paused_until, time.monotonic() + seconds)
+
+
+# -- the summary -----------------------------------------------------------------------
+@dataclass
+class BatchSummary:
+    """Counts, tokens, cost and time of one run (``skipped``: done by an earlier run)."""
+
+    input: str
+    output: str
+    deployment: str
+    provider: str
+    model: str
+    started_at: str
+    total: int = 0
+    ok: int = 0
+    failed: int = 0
+    skipped: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+    retries: int = 0
+    rate_limited: int = 0
+    concurrency: int = 0
+    concurrency_lowest: int = 0
+    concurrency_now: int = 0
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cost_usd: float | None = None
+    cost_basis: str = ""
+    cost_note: str | None = None
+    cost_source: str | None = None
+    cost_as_of: str | None = None
+    duration_s: float = 0.0
+    repaired_bytes: int = 0
+    completed: bool = False
+
+    @property
+    def done(self) -> int:
+        return self.ok + self.failed + self.skipped
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "done": self.done}
+
+    def text(self) -> str:
+        """A short human summary."""
+        state = "done" if self.completed else "stopped (run again to resume)"
+        errors = ", ".join(f"{k} {v}" for k, v in self.errors.items())
+        if self.cost_usd is None:
+            cost = f"unknown ({self.cost_note})"
+        else:
+            cost = f"${self.cost_usd:.6f} ({self.cost_basis})"
+        lines = [
+            f"batch {self.deployment}: {state} in {self.duration_s:.1f}s",
+            f"  ok {self.ok}, failed {self.failed}{f' ({errors})' if errors else ''},"
+            f" skipped {self.skipped} (already in {self.output}); {self.done}/{self.total}",
+            f"  retries {self.retries}, rate limited {self.rate_limited} times,"
+            f" concurrency {self.concurrency} (lowest {self.concurrency_lowest})",
+            f"  tokens in {_n(self.input_tokens)}, out {_n(self.output_tokens)}; cost {cost}",
+        ]
+        return "\n".join(lines)
+
+
+def _n(value: int | None) -> str:
+    return "-" if value is None else str(value)
+
+
+def _add(total: int | None, value: int | None) -> int | None:
+    if value is None:
+        return total
+    return (total or 0) + value
+
+
+@dataclass
+class _Costs:
+    known_usd: float = 0.0
+    unpriced: int = 0
+
+
+def _settle_cost(summary: BatchSummary, deployment: Deployment, costs: _Costs) -> None:
+    """Dedicated: hourly price x run time. Per-use: the sum of the calls' own cost_usd."""
+    if is_dedicated(deployment):
+        hourly = hourly_price(deployment)
+        summary.cost_basis = "hourly price x run time (billed per hour, busy or not)"
+        summary.cost_source, summary.cost_as_of = hourly.source, hourly.as_of
+        if hourly.usd is None:
+            summary.cost_note = "; ".join(hourly.warnings) or "no hourly price known"
+        else:
+            summary.cost_usd = hourly.usd * summary.duration_s / 3600
+        return
+    summary.cost_basis = "sum of each call's cost_usd (per-use billing)"
+    if costs.unpriced:
+        summary.cost_note = (
+            f"{costs.unpriced} of {summary.ok} results came without a price: the"
+            f" {deployment.provider} adapter knows no price for {deployment.model}"
+            " (set one under [prices] in the config)"
+        )
+        return
+    summary.cost_usd = costs.known_usd
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        estimate = _api.cost(deployment, input_tokens=0, output_tokens=0)
+    summary.cost_source = estimate.source or f"cost_usd of the {deployment.provider} adapter"
+    summary.cost_as_of = estimate.as_of
+
+
+# -- running ---------------------------------------------------------------------------
+class _Stop(Exception):
+    def __init__(self, error: RateLimited) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+@dataclass
+class _Run:
+    deployment: Deployment
+    params: dict[str, Any]
+    writer: _Writer
+    limit: AdaptiveLimit
+    policy: RetryPolicy
+    retries: int
+    summary: BatchSummary
+    costs: _Costs
+    progress: Progress | None
+
+    async def one(self, item: BatchItem) -> None:
+        """Send one line until it succeeds, fails for good, or the batch must stop."""
+        attempts = transient = limited = 0
+        while True:
+            generation = await self.limit.acquire()
+            attempts += 1
+            try:
+                result = await _api.ainvoke(
+                    self.deployment, item.request, **{**self.params, **item.params}
+                )
+            except RateLimited as error:
+                self.limit.release()
+                self.summary.rate_limited += 1
+                limited += 1
+                wait = self.policy.wait_for(error, limited)
+                if wait > self.policy.max_retry_after:
+                    raise _Stop(error) from error
+                if limited <= RATE_LIMIT_RETRIES:
+                    self.limit.rate_limited(generation, wait)
+                    self.summary.retries += 1
+                    continue
+                return self._failed(item, error, attempts)
+            except HostkitError as error:
+                self.limit.release()
+                if transient < self.retries and self.policy.should_retry(error, safe=True):
+                    transient += 1
+                    self.summary.retries += 1
+                    await asyncio.sleep(self.policy.wait_for(error, transient))
+                    continue
+                return self._failed(item, error, attempts)
+            self.limit.release()
+            self.limit.succeeded(result.rate_limits)
+            return self._succeeded(item, result, attempts)
+
+    def _succeeded(self, item: BatchItem, result: InvokeResult, attempts: int) -> None:
+        self.writer.write(_ok_record(item, result, attempts))
+        summary = self.summary
+        summary.ok += 1
+        summary.input_tokens = _add(summary.input_tokens, result.usage.input_tokens)
+        summary.output_tokens = _add(summary.output_tokens, result.usage.output_tokens)
+        if result.cost_usd is None:
+            self.costs.unpriced += 1
+        else:
+            self.costs.known_usd += result.cost_usd
+        self.tick()
+
+    def _failed(self, item: BatchItem, error: HostkitError, attempts: int) -> None:
+        self.writer.write(_error_record(item, error, attempts))
+        self.summary.failed += 1
+        name = type(error).__name__
+        self.summary.errors[name] = self.summary.errors.get(name, 0) + 1
+        self.tick()
+
+    def tick(self) -> None:
+        self.summary.concurrency_now = self.limit.limit
+        self.summary.concurrency_lowest = self.limit.lowest
+        if self.progress is not None:
+            self.progress(self.summary)
+
+
+async def _drain(pending: set[asyncio.Task[None]], until: int) -> set[asyncio.Task[None]]:
+    """Wait until at most ``until`` tasks are left; re-raise what a finished one raised."""
+    while len(pending) > until:
+        finished, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+        for task in finished:
+            task.result()
+    return pending
+
+
+def _check_args(concurrency: int, retries: int, source: Path, target: Path) -> None:
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise ConfigError(f"concurrency: expected a whole number >= 1, got {concurrency!r}")
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise ConfigError(f"retries: expected a whole number >= 0, got {retries!r}")
+    if not source.is_file():
+        raise ConfigError(f"batch: input {source} does not exist (or is not a file)")
+    if not target.parent.is_dir():
+        raise ConfigError(f"batch: output {target}: folder {target.parent} does not exist")
+    if target.exists() and target.resolve() == source.resolve():
+        raise ConfigError(f"batch: output {target} is the input file; give another output")
+
+
+async def abatch(
+    target: _api.Target,
+    input: str | Path,
+    output: str | Path,
+    *,
+    concurrency: int = 32,
+    params: Mapping[str, Any] | None = None,
+    retries: int = 3,
+    retry_failed: bool = False,
+    fsync: bool = True,
+    policy: RetryPolicy | None = None,
+    config: _api.ConfigArg = None,
+    progress: Progress | None = None,
+) -> BatchSummary:
+    """Async :func:`batch`."""
+    source, sink = Path(input), Path(output)
+    _check_args(concurrency, retries, source, sink)
+    total = await asyncio.to_thread(_check_input, source)
+    deployment = await asyncio.to_thread(resolve_target, target, config)
+    state = await asyncio.to_thread(scan_output, sink)
+    if retry_failed and state.failed:
+        await asyncio.to_thread(_drop_failed, sink)
+        state = await asyncio.to_thread(scan_output, sink)
+    summary = BatchSummary(
+        input=str(source),
+        output=str(sink),
+        deployment=deployment.name,
+        provider=deployment.provider,
+        model=deployment.model,
+        started_at=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        total=total,
+        concurrency=concurrency,
+        concurrency_lowest=concurrency,
+        concurrency_now=concurrency,
+        repaired_bytes=state.torn_bytes,
+    )
+    run = _Run(
+        deployment=deployment,
+        params=dict(params or {}),
+        writer=_Writer(sink, fsync),
+        limit=AdaptiveLimit(concurrency),
+        policy=policy or RetryPolicy(),
+        retries=retries,
+        summary=summary,
+        costs=_Costs(),
+        progress=progress,
+    )
+    done = state.done
+    pending: set[asyncio.Task[None]] = set()
+    began = time.perf_counter()
+    try:
+        for item in read_input(source):
+            if item.key in done:
+                done.discard(item.key)
+                summary.skipped += 1
+                run.tick()
+                continue
+            pending = await _drain(pending, concurrency - 1)
+            pending.add(asyncio.create_task(run.one(item)))
+        pending = await _drain(pending, 0)
+        summary.completed = True
+    except _Stop as stop:
+        raise RateLimited(
+            f"batch stopped: the platform asks to wait {stop.error.retry_after:g}s, more than"
+            f" {run.policy.max_retry_after:g}s; run the same batch again later to resume"
+            f" ({summary.done} of {total} lines are in {sink})",
+            provider=stop.error.provider,
+            retry_after=stop.error.retry_after,
+            status_code=stop.error.status_code,
+        ) from stop.error
+    finally:
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        run.writer.close()
+        summary.duration_s = time.perf_counter() - began
+        _settle_cost(summary, deployment, run.costs)
+    return summary
+
+
+def batch(
+    target: _api.Target,
+    input: str | Path,
+    output: str | Path,
+    *,
+    concurrency: int = 32,
+    params: Mapping[str, Any] | None = None,
+    retries: int = 3,
+    retry_failed: bool = False,
+    fsync: bool = True,
+    policy: RetryPolicy | None = None,
+    config: _api.ConfigArg = None,
+    progress: Progress | None = None,
+) -> BatchSummary:
+    """Send every request of the JSON Lines file ``input`` to ``target``; one line each out.
+
+    Resumable: ids already in ``output`` are skipped (failed ones too, unless
+    ``retry_failed``). At most ``concurrency`` requests run at once, fewer while the
+    platform answers 429 (halved per burst, paused for its ``Retry-After`` and its
+    rate-limit headers, grown back one at a time). A transient error (5xx, timeout,
+    connection) is sent again up to ``retries`` times on top of the provider's own
+    retries; ``policy`` sets the waits (default :class:`hostkit._retry.RetryPolicy`).
+    ``params`` go to every call, a line's ``params`` to its own. ``progress`` is
+    called with the live :class:`BatchSummary` after each line.
+    """
+    return run_sync(
+        abatch(
+            target,
+            input,
+            output,
+            concurrency=concurrency,
+            params=params,
+            retries=retries,
+            retry_failed=retry_failed,
+            fsync=fsync,
+            policy=policy,
+            config=config,
+            progress=progress,
+        )
+    )

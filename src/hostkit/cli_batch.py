@@ -1,0 +1,133 @@
+"""``hostkit batch``: a JSON Lines file of requests through one deployment, resumably.
+
+Wired into the ``hostkit`` parser by :func:`add_commands`. The summary goes to stdout
+(``--json`` prints it as JSON); progress goes to stderr. Ctrl-C stops cleanly: what
+is written stays, and the same command resumes. Imported only by the CLI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+from hostkit.cli import _dumps, _err, _json_pair, _out
+from hostkit.cli_compare import _positive
+
+if TYPE_CHECKING:
+    from hostkit.batch import BatchSummary
+
+__all__ = ["add_commands"]
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value}")
+    return value
+
+
+class _Bar:
+    """A progress line on stderr, redrawn at most ten times a second; keeps the summary."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.summary: BatchSummary | None = None
+        self._drawn = 0.0
+
+    def __call__(self, summary: BatchSummary) -> None:
+        self.summary = summary
+        now = time.monotonic()
+        if self.quiet or (now - self._drawn < 0.1 and summary.done < summary.total):
+            return
+        self._drawn = now
+        width = 30
+        filled = width * summary.done // max(summary.total, 1)
+        sys.stderr.write(
+            f"\r  batch [{'#' * filled}{'.' * (width - filled)}] {summary.done}/{summary.total}"
+            f"  ok {summary.ok} failed {summary.failed} skipped {summary.skipped}"
+            f"  concurrency {summary.concurrency_now} "
+        )
+        if summary.done >= summary.total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from hostkit.batch import batch
+
+    bar = _Bar(args.quiet)
+    try:
+        summary = batch(
+            args.name,
+            args.input,
+            args.output,
+            concurrency=args.concurrency,
+            params=dict(args.param or []),
+            retries=args.retries,
+            retry_failed=args.retry_failed,
+            fsync=not args.no_fsync,
+            config=args.config,
+            progress=bar,
+        )
+    except KeyboardInterrupt:
+        if not args.quiet:
+            sys.stderr.write("\n")
+        done = bar.summary
+        where = f"{done.ok + done.failed} line(s) written this run, " if done else ""
+        _err(f"interrupted: {where}{args.output} is intact; run the same command to resume")
+        return 130
+    if args.json:
+        _out(_dumps(summary.to_dict()))
+    else:
+        _out(summary.text())
+    return 0
+
+
+def add_commands(subparsers: Any, common_parent: argparse.ArgumentParser) -> None:
+    """Add ``batch`` to the ``hostkit`` subcommands."""
+    text = "send a JSON Lines file of requests to one deployment; resumable"
+    sub = subparsers.add_parser(
+        "batch",
+        help=text,
+        description=text,
+        parents=[common_parent],
+        epilog="example:\n  hostkit batch scores input.jsonl -o output.jsonl --concurrency 32\n"
+        'input lines: {"id": "a", "request": "Hello", "params": {"max_tokens": 64}},'
+        ' {"id": 7, "hours": 6} or "Hello"\n'
+        "run it again after an interruption: lines already in the output are skipped",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub.set_defaults(handler=_cmd_batch)
+    sub.add_argument("name", metavar="NAME", help="a deployment name or provider:model")
+    sub.add_argument("input", metavar="INPUT", help="JSON Lines: one request a line")
+    sub.add_argument(
+        "-o", "--output", required=True, metavar="OUTPUT", help="JSON Lines results (appended)"
+    )
+    sub.add_argument(
+        "--concurrency", type=_positive, default=32, metavar="N", help="at most (default 32)"
+    )
+    sub.add_argument(
+        "--param",
+        action="append",
+        type=_json_pair,
+        metavar="KEY=VALUE",
+        help="request parameter for every line, such as max_tokens=64 (repeatable)",
+    )
+    sub.add_argument(
+        "--retries",
+        type=_count,
+        default=3,
+        metavar="N",
+        help="resend a line after a transient error up to N times (default 3)",
+    )
+    sub.add_argument(
+        "--retry-failed", action="store_true", help="send the lines that failed last time again"
+    )
+    sub.add_argument(
+        "--no-fsync", action="store_true", help="skip the fsync per line (faster, less durable)"
+    )
