@@ -38,6 +38,8 @@ def isolated_hostkit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.setenv("HOSTKIT_STATE_DIR", str(state))
+    monkeypatch.setenv("HOSTKIT_CACHE_DIR", str(tmp_path / "hostkit-cache"))  # live prices
+    monkeypatch.delenv("HOSTKIT_PRICES_TTL_HOURS", raising=False)
     monkeypatch.delenv("HOSTKIT_CONFIG", raising=False)
     monkeypatch.chdir(work)
     from hostkit import _api

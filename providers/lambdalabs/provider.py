@@ -50,6 +50,7 @@ from hostkit._redact import is_secret_key
 from hostkit.adapters import (
     Hardware,
     HttpClient,
+    PriceRow,
     Secret,
     ServerKeys,
     build_chat_body,
@@ -1106,6 +1107,12 @@ class LambdaLabsProvider(Provider):
 
             self._hardware = load_hardware(Path(__file__).with_name(self.hardware_file))
         return self._hardware
+
+    def fetch_live_prices(self) -> list[PriceRow]:
+        """Live list prices for ``hostkit catalog --refresh`` (live_prices.py)."""
+        from .live_prices import fetch_live_prices
+
+        return fetch_live_prices(self)
 
     def offerings(self, region: str | None = None) -> list[Offering]:
         """Lambda's instance types with live prices and regions with capacity now.

@@ -52,6 +52,10 @@ class PriceRow:
     usd_per_second: float | None = None
     unit: str | None = None
     notes: str | None = None
+    #: the region the price holds in (live rows; shipped files use ``region.<r>`` sections)
+    region: str | None = None
+    #: a cached live price older than the cache's TTL (see hostkit._live_prices)
+    stale: bool = False
 
     @property
     def has_token_prices(self) -> bool:

@@ -44,7 +44,7 @@ from hostkit._models import (
     Stream,
     Usage,
 )
-from hostkit._pricing import PriceTable
+from hostkit._pricing import PriceRow, PriceTable
 from hostkit._redact import Secret, get_logger, is_secret_key, redact_mapping
 from hostkit._retry import RetryPolicy
 from hostkit._state import StateStore
@@ -636,15 +636,29 @@ class Provider(ABC):
     def offerings(self, region: str | None = None) -> list[Offering]:
         """The instance types or models the platform sells, with prices where known."""
 
+    def fetch_live_prices(self) -> list[PriceRow] | None:
+        """Adapter hook: the platform's current list prices from its price API.
+
+        Called only by ``hostkit.catalog.refresh`` (``hostkit catalog --refresh``), which
+        caches the rows; each row has ``source`` = the API URL, ``as_of`` = today and
+        ``region`` where the price is regional. None (the default): the platform publishes
+        no price API. Raise a hostkit error when the API fails.
+        """
+        return None
+
     @property
     def prices(self) -> PriceTable:
-        """The shipped price table with the config's ``[prices.<name>]`` overrides applied."""
+        """The shipped price table, then cached live prices (see ``hostkit._live_prices``),
+        then the config's ``[prices.<name>]`` overrides."""
         if self._prices is None:
             table = PriceTable(self.name)
             if self.price_file:
                 module = sys.modules[type(self).__module__]
                 folder = Path(module.__file__ or ".").parent
                 table = PriceTable.load(folder / self.price_file, self.name)
+            from hostkit._live_prices import overlay
+
+            table = overlay(table, warn=True)  # cached live prices (never fetched here)
             where, as_of = self._price_overrides_source
             self._prices = table.with_overrides(
                 self._price_overrides,

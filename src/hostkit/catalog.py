@@ -13,6 +13,11 @@ rows like any other. ``live=True`` asks each *installed* provider's
 ``offerings()`` instead (which may call the platform with your credentials) and
 keeps the shipped rows of a provider whose call fails, with a warning.
 
+:func:`refresh` (``hostkit catalog --refresh``) fetches live list prices from the
+platforms that publish them into a user cache; cached rows then take the place of the
+shipped ones (``source`` = the API URL, ``as_of`` = the fetch day), rows from a cache
+older than its TTL are marked ``stale`` (see :mod:`hostkit._live_prices`).
+
 Where a cloud prices the machine and its GPUs apart (Vertex AI), a row shows the
 host part, the per-GPU part and their all-in sum; the sum is given only when both
 parts are known. An unknown price is None, never a default.
@@ -29,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from hostkit._gpus import Accelerator, identify, parse_accelerator
+from hostkit._live_prices import overlay
 from hostkit._pricing import Hardware, PriceRow, PriceTable, load_hardware
 from hostkit.errors import ConfigError, PriceUnknown
 
@@ -38,11 +44,14 @@ if TYPE_CHECKING:
 __all__ = [
     "CatalogRow",
     "DataFiles",
+    "RefreshReport",
+    "RefreshResult",
     "data_files",
     "filter_rows",
     "matching_instances",
     "offerings",
     "provider_names",
+    "refresh",
     "resolve_accelerator",
     "shipped_offerings",
 ]
@@ -73,6 +82,8 @@ class CatalogRow:
     gpu_usd_per_hour: float | None = None
     usd_per_million_input: float | None = None
     usd_per_million_output: float | None = None
+    #: priced from cached live prices older than the cache's TTL (see :func:`refresh`)
+    stale: bool = False
 
     @property
     def total_gpu_memory_gb(self) -> float | None:
@@ -201,6 +212,7 @@ def _instance_row(
         usd_per_hour=round(total, 7) if total is not None else None,
         host_usd_per_hour=host if split else None,
         gpu_usd_per_hour=per_gpu if split else None,
+        stale=any(p.stale for p in parts) or (price is not None and price.stale),
     )
 
 
@@ -232,6 +244,7 @@ def shipped_offerings(
     """
     files = files if files is not None else data_files(provider)
     table = PriceTable.load(files.prices, provider) if files.prices else PriceTable(provider)
+    table = overlay(table)  # live prices cached by refresh(); stale rows are marked
     if overrides:
         where, as_of = overrides_source or ("hostkit.toml [prices]", _dt.date.today().isoformat())
         table = table.with_overrides(overrides, where=where, as_of=as_of)
@@ -293,6 +306,7 @@ def shipped_offerings(
                 usd_per_hour=_hourly(row),
                 usd_per_million_input=row.input_per_million,
                 usd_per_million_output=row.output_per_million,
+                stale=row.stale,
             )
         )
     return found
@@ -532,3 +546,130 @@ def resolve_accelerator(
             stacklevel=2,
         )
     return best.name
+
+
+# -- live prices ------------------------------------------------------------------------
+RefreshStatus = Literal["ok", "failed", "not published"]
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    """What refreshing one provider's live prices did.
+
+    ``status``: ``"ok"`` (fetched and cached), ``"failed"`` (``reason`` says why; the last
+    good cache, if any, is kept and still used) or ``"not published"`` (the platform has no
+    price API: its shipped, dated table is used). ``fetched_at`` is when the prices now in
+    the cache were fetched (None: no cache).
+    """
+
+    provider: str
+    status: RefreshStatus
+    rows: int = 0
+    reason: str | None = None
+    fetched_at: str | None = None
+    sources: tuple[str, ...] = ()
+    cache: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class RefreshReport:
+    """One :class:`RefreshResult` per provider asked."""
+
+    results: tuple[RefreshResult, ...]
+
+    def __iter__(self) -> Any:
+        return iter(self.results)
+
+    def __getitem__(self, provider: str) -> RefreshResult:
+        for result in self.results:
+            if result.provider == provider:
+                return result
+        raise KeyError(provider)
+
+    @property
+    def ok(self) -> bool:
+        """No provider failed."""
+        return all(r.status != "failed" for r in self.results)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"results": [r.to_dict() for r in self.results]}
+
+
+def _publishes(name: str) -> bool:
+    from hostkit._provider import Provider
+    from hostkit._registry import provider_class
+
+    cls = provider_class(name)
+    return getattr(cls, "fetch_live_prices", None) is not Provider.fetch_live_prices
+
+
+def _reason(error: BaseException) -> str:
+    from hostkit._redact import scrub
+
+    message = getattr(error, "message", None) or str(error) or "no message"
+    return scrub(f"{type(error).__name__}: {message}")
+
+
+def _refresh_one(name: str, config: Config | None) -> RefreshResult:
+    from hostkit import _live_prices
+    from hostkit._registry import get_provider
+
+    if not _publishes(name):
+        return RefreshResult(name, "not published")
+    previous = _live_prices.read_cache(name)
+    provider = None
+    try:
+        provider = get_provider(name, config=config)
+        rows = provider.fetch_live_prices()
+        if rows is not None and not rows:
+            raise ValueError("the price API returned no price for any known instance type")
+    except Exception as error:  # every failure keeps the last good cache
+        kept = (
+            f"; kept the cached prices of {previous.fetched_at:%Y-%m-%d %H:%M} UTC"
+            if previous
+            else "; no cached prices: the shipped price table stays in use"
+        )
+        return RefreshResult(
+            name,
+            "failed",
+            reason=_reason(error) + kept,
+            rows=len(previous.rows) if previous else 0,
+            fetched_at=previous.fetched_at.isoformat() if previous else None,
+            cache=str(previous.path) if previous else None,
+        )
+    finally:
+        if provider is not None:
+            provider.close()
+    if rows is None:
+        return RefreshResult(name, "not published")
+    written = _live_prices.write_cache(name, rows)
+    return RefreshResult(
+        name,
+        "ok",
+        rows=len(rows),
+        fetched_at=written.fetched_at.isoformat(),
+        sources=tuple(dict.fromkeys(row.source for row in rows)),
+        cache=str(written.path),
+    )
+
+
+def refresh(
+    providers: str | Sequence[str] | None = None, config: Config | None = None
+) -> RefreshReport:
+    """Fetch live list prices from every platform that publishes them (or ``providers``).
+
+    Each provider's ``fetch_live_prices()`` is called (with its credentials from
+    ``config``, default the loaded hostkit.toml) and its rows are written atomically to
+    the user cache (``$HOSTKIT_CACHE_DIR`` or platformdirs' user cache, ``prices/<name>.json``).
+    A failure never touches the previous cache. From then on the cached rows take the
+    place of the shipped ones (see :mod:`hostkit._live_prices` for freshness and the TTL).
+    The only function in hostkit that fetches prices; nothing else calls it.
+    """
+    if config is None:
+        from hostkit._config import load_config
+
+        config = load_config()
+    return RefreshReport(tuple(_refresh_one(name, config) for name in _names(providers)))

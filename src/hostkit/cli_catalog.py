@@ -46,6 +46,9 @@ def _cmd_catalog(args: argparse.Namespace) -> int:
     from hostkit import catalog
     from hostkit._config import load_config
 
+    report = catalog.refresh(args.provider, load_config(args.config)) if args.refresh else None
+    if report is not None and not args.json:
+        _refresh_lines(report)
     rows = catalog.offerings(
         args.provider,
         gpu=args.gpu,
@@ -72,7 +75,7 @@ def _cmd_catalog(args: argparse.Namespace) -> int:
                     _gb(r.ram_gb),
                     r.region or "any",
                     _price_cell(r),
-                    r.as_of or "-",
+                    (r.as_of or "-") + (" *" if r.stale else ""),
                 ]
                 for r in rows
             ],
@@ -83,10 +86,29 @@ def _cmd_catalog(args: argparse.Namespace) -> int:
                 f"{unknown} of {len(rows)} rows have no known price (never guessed); set one in"
                 ' hostkit.toml: [prices.<provider>."<name>"] usd_per_hour = ..., source = "..."'
             )
+        stale = sum(1 for r in rows if r.stale)
+        if stale:
+            _err(
+                f"{stale} of {len(rows)} rows are priced from cached live prices older than"
+                " their TTL (marked *); run: hostkit catalog --refresh"
+            )
         _err("sources: hostkit catalog --json shows each row's source")
 
-    _emit(args, rows, human)
-    return 0
+    if report is None:
+        _emit(args, rows, human)
+        return 0
+    _emit(args, {"refresh": report.to_dict(), "offerings": rows}, human)
+    return 0 if report.ok else 1
+
+
+def _refresh_lines(report: Any) -> None:
+    for result in report:
+        if result.status == "ok":
+            _err(f"{result.provider}: refreshed {result.rows} live prices")
+        elif result.status == "failed":
+            _err(f"{result.provider}: refresh failed: {result.reason}")
+        else:
+            _err(f"{result.provider}: no live price API; shipped prices")
 
 
 def _cmd_size(args: argparse.Namespace) -> int:
@@ -164,6 +186,11 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     cat.add_argument("--max-price", type=_amount, metavar="USD", help="USD per hour, all-in")
     cat.add_argument(
         "--live", action="store_true", help="ask installed providers (may send requests)"
+    )
+    cat.add_argument(
+        "--refresh",
+        action="store_true",
+        help="first fetch live list prices from the platforms' price APIs into the cache",
     )
 
     size = command("size", _cmd_size, "GPU memory, RAM and disk a model needs, and what fits it")
