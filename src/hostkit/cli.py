@@ -402,6 +402,12 @@ def _cmd_teardown(args: argparse.Namespace) -> int:
 
 
 def _cmd_cost(args: argparse.Namespace) -> int:
+    if args.compare:
+        from hostkit.cli_cost import run_compare
+
+        return run_compare(args)
+    if args.name is None:
+        raise ConfigError("hostkit cost: give a deployment NAME, or --compare with a workload")
     estimate = hostkit.cost(
         args.name,
         hours=args.hours,
@@ -633,12 +639,15 @@ def build_parser() -> argparse.ArgumentParser:
     teardown = command("teardown", _cmd_teardown, "delete a deployment and all it holds")
     teardown.add_argument("name", metavar="NAME")
 
-    cost = command("cost", _cmd_cost, "estimate what a deployment costs")
-    cost.add_argument("name", metavar="NAME")
-    cost.add_argument("--hours", type=_amount, metavar="H")
+    cost = command("cost", _cmd_cost, "estimate what a deployment costs, or --compare options")
+    cost.add_argument("name", nargs="?", metavar="NAME")
+    cost.add_argument("--hours", type=_amount, metavar="H", help="with --compare: per month")
     cost.add_argument("--requests", type=_count, metavar="N")
     cost.add_argument("--input-tokens", type=_count, metavar="N")
     cost.add_argument("--output-tokens", type=_count, metavar="N")
+    from hostkit.cli_cost import add_arguments as add_compare_arguments
+
+    add_compare_arguments(cost)
 
     command("quickstart", _cmd_quickstart, "an offline tour on the built-in local provider")
     from hostkit.cli_batch import add_commands as add_batch_commands

@@ -21,7 +21,17 @@ from typing import Any
 from hostkit.catalog import CatalogRow
 from hostkit.errors import ConfigError
 
-__all__ = ["BYTES_PER_PARAM", "KNOWN_MODELS", "Fit", "ModelShape", "Sizing", "estimate", "fits"]
+__all__ = [
+    "BYTES_PER_PARAM",
+    "KNOWN_MODELS",
+    "Fit",
+    "ModelShape",
+    "Sizing",
+    "estimate",
+    "fits",
+    "gpus_needed",
+    "known_model",
+]
 
 BYTES_PER_PARAM: dict[str, float] = {
     "fp32": 4,
@@ -217,6 +227,23 @@ def _power_of_two_at_least(value: float) -> int:
     return 1 << max(0, math.ceil(math.log2(max(value, 1))))
 
 
+def gpus_needed(sizing: Sizing, row: CatalogRow) -> int | None:
+    """The tensor-parallel degree ``row`` needs to hold the model; None if it cannot.
+
+    The smallest power of two ``n`` with ``n x memory per GPU >= sizing.gpu_memory_gb``,
+    no more than the row's GPU count, on a machine whose RAM (where known) is at least
+    2 x the weights.
+    """
+    if row.kind != "instance" or not row.gpu_count or not row.gpu_memory_gb:
+        return None
+    needed = _power_of_two_at_least(sizing.gpu_memory_gb / row.gpu_memory_gb)
+    if needed > row.gpu_count:
+        return None
+    if row.ram_gb is not None and row.ram_gb < sizing.host_ram_gb[0]:
+        return None
+    return needed
+
+
 def fits(sizing: Sizing, rows: Sequence[CatalogRow], *, per_provider: int = 1) -> list[Fit]:
     """The cheapest offerings per provider that hold the model, cheapest first.
 
@@ -227,14 +254,9 @@ def fits(sizing: Sizing, rows: Sequence[CatalogRow], *, per_provider: int = 1) -
     """
     by_provider: dict[str, list[Fit]] = {}
     for row in rows:
-        if row.kind != "instance" or not row.gpu_count or not row.gpu_memory_gb:
-            continue
-        needed = _power_of_two_at_least(sizing.gpu_memory_gb / row.gpu_memory_gb)
-        if needed > row.gpu_count:
-            continue
-        if row.ram_gb is not None and row.ram_gb < sizing.host_ram_gb[0]:
-            continue
-        by_provider.setdefault(row.provider, []).append(Fit(row, needed, row.usd_per_hour))
+        needed = gpus_needed(sizing, row)
+        if needed is not None:
+            by_provider.setdefault(row.provider, []).append(Fit(row, needed, row.usd_per_hour))
     chosen: list[Fit] = []
     for found in by_provider.values():
         found.sort(

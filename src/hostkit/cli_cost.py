@@ -1,0 +1,165 @@
+"""``hostkit cost --compare``: a workload's monthly cost across providers, cheapest first.
+
+``hostkit cost NAME ...`` (one deployment) stays in :mod:`hostkit.cli`; it calls
+:func:`run_compare` when ``--compare`` is given. :func:`add_arguments` adds the workload
+flags to the ``cost`` sub-parser.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from hostkit.cli import _amount, _count, _emit, _err, _out, _usd
+
+__all__ = ["add_arguments", "run_compare"]
+
+
+def add_arguments(cost: argparse.ArgumentParser) -> None:
+    """The ``--compare`` flags (``--hours``, ``--input-tokens``, ``--output-tokens`` are
+    shared with the one-deployment form)."""
+    group = cost.add_argument_group(
+        "compare (hostkit cost --compare): monthly cost of a workload on many options"
+    )
+    group.add_argument("--compare", action="store_true", help="compare options for a workload")
+    group.add_argument("--requests-per-day", type=_amount, metavar="N")
+    group.add_argument(
+        "--replicas", type=_count, metavar="N", help="dedicated replicas (default 1)"
+    )
+    group.add_argument(
+        "--throughput", type=_amount, metavar="RPS", help="requests/s one replica sustains"
+    )
+    group.add_argument(
+        "--peak", type=_amount, metavar="RPS", help="peak requests/s (with --throughput)"
+    )
+    group.add_argument("--days", type=_amount, metavar="D", help="days per month (default 365/12)")
+    group.add_argument(
+        "--candidate",
+        action="append",
+        metavar="NAME",
+        help="a deployment name or provider:model / provider:instance (repeatable;"
+        " default: every priced option that can serve --model)",
+    )
+    group.add_argument("--model", help="the model served (picks and sizes the options)")
+    group.add_argument("--provider", action="append", help="only this provider (repeatable)")
+    group.add_argument("--region")
+    group.add_argument("--pairs", action="store_true", help="break-even of every pair")
+
+
+def _workload(args: argparse.Namespace) -> Any:
+    from hostkit.costs import DAYS_PER_MONTH, HOURS_PER_MONTH, Workload
+
+    if args.requests_per_day is None:
+        raise _usage("--requests-per-day is required with --compare")
+    if args.requests is not None:
+        raise _usage("--requests is for one deployment; with --compare use --requests-per-day")
+    return Workload(
+        requests_per_day=args.requests_per_day,
+        input_tokens=args.input_tokens or 0,
+        output_tokens=args.output_tokens or 0,
+        hours_per_month=args.hours if args.hours is not None else HOURS_PER_MONTH,
+        days_per_month=args.days if args.days is not None else DAYS_PER_MONTH,
+        replicas=args.replicas,
+        throughput=args.throughput,
+        peak_requests_per_second=args.peak,
+        model=args.model,
+    )
+
+
+def _usage(message: str) -> Exception:
+    from hostkit.errors import ConfigError
+
+    return ConfigError(f"hostkit cost --compare: {message}")
+
+
+def _money(value: float | None) -> str:
+    return _usd(value) if value is not None else "unknown"
+
+
+def _parts(option: Any) -> str:
+    if option.monthly_usd is None:
+        return option.note or "price unknown"
+    if option.kind == "dedicated":
+        tp = f", TP {option.gpus_needed}" if option.gpus_needed else ""
+        return (
+            f"{option.replicas} x {_usd(option.usd_per_replica_hour)}/h x"
+            f" {option.breakdown[0].quantity / option.replicas:g} h{tp}"
+        )
+    return (
+        f"in {_usd(option.input_tokens_usd)} + out {_usd(option.output_tokens_usd)}"
+        f" ({_usd(option.usd_per_million_input)}/{_usd(option.usd_per_million_output)} per M)"
+    )
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    for cells in [headers, *rows]:
+        _out("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip())
+
+
+def _break_even_line(found: Any) -> str:
+    if found.requests_per_day is None:
+        return f"break-even: none ({found.reason})"
+    text = (
+        f"break-even: {found.dedicated} is cheaper than {found.serverless} above"
+        f" {found.requests_per_day:,.0f} requests/day"
+    )
+    if found.stays_cheaper_from and found.stays_cheaper_from > found.requests_per_day:
+        text += f" (for good above {found.stays_cheaper_from:,.0f}: replicas follow the rate)"
+    return text
+
+
+def _show(result: Any) -> None:
+    w = result.workload
+    _out(
+        f"workload: {w.requests_per_day:,.0f} requests/day x {w.days_per_month:g} days,"
+        f" {w.input_tokens:g} in / {w.output_tokens:g} out tokens per request,"
+        f" {w.hours_per_month:g} h online, {w.replicas_for()} replica(s)"
+    )
+    if not result.options:
+        _out("no option matches")
+    else:
+        _table(
+            ["option", "kind", "USD/month", "per request", "breakdown", "as of"],
+            [
+                [
+                    o.label,
+                    o.kind,
+                    _money(o.monthly_usd),
+                    _money(o.usd_per_request),
+                    _parts(o),
+                    o.as_of or "-",
+                ]
+                for o in result.options
+            ],
+        )
+    _out(_break_even_line(result.break_even))
+    for pair in result.pairs:
+        _out("  " + _break_even_line(pair))
+    for note in result.notes:
+        _err(f"note: {note}")
+    for message in result.warnings:
+        _err(f"warning: {message}")
+    _err("sources: hostkit cost --compare --json shows each option's source")
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    """``hostkit cost --compare``."""
+    from hostkit._config import load_config
+    from hostkit.costs import compare_costs
+
+    if args.name is not None:
+        args.candidate = [args.name, *(args.candidate or [])]
+    result = compare_costs(
+        _workload(args),
+        args.candidate,
+        provider=args.provider,
+        region=args.region,
+        pairs=args.pairs,
+        config=load_config(args.config),
+    )
+    _emit(args, result, lambda: _show(result))
+    if args.json:
+        for message in result.warnings:
+            _err(f"warning: {message}")
+    return 0
