@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from hostkit_providers.local.models import ESTIMATOR_SUFFIXES
 
 from hostkit import Capabilities, CostEstimate, CostLine, Offering, Provider
 from hostkit._http import HttpClient
+from hostkit._logs import LogLine
 from hostkit._models import Deployment, DeploymentSpec, InvokeResult, Stream, Usage
 from hostkit._openai import build_chat_body, chat_stream, result_from_completion
 from hostkit._redact import get_logger
@@ -321,6 +323,16 @@ class LocalProvider(Provider):
             close=lambda: context.__exit__(None, None, None),
             request_id=response.headers.get("x-request-id"),
         )
+
+    # -- logs ------------------------------------------------------------
+    def _logs(
+        self, deployment: Deployment, *, since: float | None, follow: bool
+    ) -> Iterator[LogLine]:
+        """server.log (the supervisor and its workers) and upstream.log (an LLM server)."""
+        from hostkit_providers.local.logs import read_logs
+
+        run_dir = Path(deployment.raw.get("run_dir") or self._run_dir(deployment.name))
+        return read_logs(run_dir, since=since, follow=follow, sleep=self.sleep)
 
     # -- scale -----------------------------------------------------------
     def _scale(

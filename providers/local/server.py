@@ -4,7 +4,8 @@ It checks that the model loads (or starts the user's OpenAI-compatible server an
 waits for it), binds a free loopback port, writes it to ``RUN_DIR/port``, then runs
 uvicorn's multiprocess supervisor with one worker process per replica. SIGTTIN and
 SIGTTOU add and remove a worker; SIGTERM stops everything. A failure before
-serving is written to ``RUN_DIR/failure.txt`` for the provider to report.
+serving is written to ``RUN_DIR/failure.txt`` for the provider to report. Output goes
+to ``RUN_DIR/server.log`` and ``RUN_DIR/upstream.log``, each line behind its time.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from hostkit_providers.local.app import RUN_DIR_ENV, read_server_config
+from hostkit_providers.local.logs import pump_lines, stamp_output
 from hostkit_providers.local.models import describe_model_error, load_predictor
 
 STARTUP_FAILURE = 3
@@ -53,8 +55,12 @@ def _start_upstream(run_dir: Path, config: dict[str, Any]) -> subprocess.Popen[b
         argv = [part.format(**values) for part in shlex.split(command)]
     else:
         argv = [str(part).format(**values) for part in command]
-    log = (run_dir / "upstream.log").open("ab")
-    return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=config.get("workdir"))
+    process = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=config.get("workdir")
+    )
+    assert process.stdout is not None
+    pump_lines(process.stdout, (run_dir / "upstream.log").open("ab"))
+    return process
 
 
 def _wait_for_upstream(
@@ -142,7 +148,11 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 1:
         print("usage: python -m hostkit_providers.local.server RUN_DIR", file=sys.stderr)
         return 2
-    return serve(Path(args[0]))
+    stop = stamp_output()  # every line of server.log gets its time
+    try:
+        return serve(Path(args[0]))
+    finally:
+        stop()
 
 
 if __name__ == "__main__":

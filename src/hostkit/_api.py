@@ -1,4 +1,4 @@
-"""Module-level ``deploy / invoke / ainvoke / stream / scale / teardown / cost``.
+"""Module-level ``deploy / invoke / ainvoke / stream / scale / teardown / cost / logs``.
 
 Each accepts a :class:`Deployment`, a :class:`DeploymentSpec`, a mapping of spec
 fields, or the name of a deployment in the config file (or one saved by an
@@ -10,10 +10,11 @@ pooled; a ``Deployment`` that already knows its provider takes a direct path.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from hostkit._config import Config, load_config
+from hostkit._logs import LogLine, parse_since
 from hostkit._models import CostEstimate, Deployment, DeploymentSpec, InvokeResult, Stream
 from hostkit._provider import Provider
 from hostkit._registry import get_provider
@@ -26,6 +27,7 @@ __all__ = [
     "cost",
     "deploy",
     "invoke",
+    "logs",
     "provider_for",
     "resolve_deployment",
     "resolve_spec",
@@ -170,6 +172,24 @@ def stream(target: Target, request: Any, /, *, config: ConfigArg = None, **param
     """Iterate text chunks; ``.result`` holds usage and time to first token at the end."""
     provider, deployment = _bound(target, config)
     return provider.stream(deployment, request, **params)
+
+
+def logs(
+    target: Target,
+    /,
+    *,
+    since: float | str | None = None,
+    follow: bool = False,
+    config: ConfigArg = None,
+) -> Iterator[LogLine]:
+    """The deployment's server log lines (secrets masked); see ``Provider.logs``.
+
+    ``since``: epoch seconds, an ISO 8601 time, or a duration ago such as ``"10m"``.
+    ``follow`` keeps yielding new lines until the caller stops iterating.
+    """
+    start = parse_since(since)
+    provider, deployment = _bound(target, config)
+    return provider.logs(deployment, since=start, follow=follow)
 
 
 def scale(

@@ -28,12 +28,13 @@ import sys
 import time
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from hostkit import _progress
 from hostkit._events import Hooks, instrument
+from hostkit._logs import LogLine, Metrics, scrubbed
 from hostkit._models import (
     Capabilities,
     CostEstimate,
@@ -513,6 +514,31 @@ class Provider(ABC):
             self._why("stream", f"{self.name} does not stream responses; use invoke"),
             provider=self.name,
         )
+
+    # -- logs and metrics --------------------------------------------------
+    def logs(
+        self, deployment: Deployment | str, *, since: float | None = None, follow: bool = False
+    ) -> Iterator[LogLine]:
+        """The deployment's server log lines from ``since`` (epoch seconds) on.
+
+        ``follow`` keeps waiting for new lines until the caller stops iterating.
+        Registered secrets are masked in every line. Platforms without a logs API
+        raise Unsupported saying where to find the logs instead.
+        """
+        target = self.get(deployment) if isinstance(deployment, str) else deployment
+        return scrubbed(self._logs(self.resolve(target), since=since, follow=follow))
+
+    def _logs(
+        self, deployment: Deployment, *, since: float | None, follow: bool
+    ) -> Iterator[LogLine]:
+        raise Unsupported(
+            self._why("logs", f"{self.name} offers no server logs through its API"),
+            provider=self.name,
+        )
+
+    def metrics(self, deployment: Deployment, *, since: float | None = None) -> Metrics | None:
+        """Recent invocation counts and latency as the platform reports them (None: none)."""
+        return None
 
     # -- scale -----------------------------------------------------------
     def scale(
