@@ -347,6 +347,12 @@ class AzureMLProvider(Provider):
         finally:
             self._context = previous
 
+    def fetch_live_prices(self) -> list[PriceRow]:
+        """Retail Prices API list prices for ``hostkit catalog --refresh`` (live_prices.py)."""
+        from .live_prices import fetch_live_prices
+
+        return fetch_live_prices(self)
+
     # -- spec ----------------------------------------------------------------
     @property
     def hardware(self) -> dict[str, Hardware]:

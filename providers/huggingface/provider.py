@@ -252,6 +252,12 @@ class HuggingFaceProvider(ServerlessProvider):
             output_tokens=output_tokens,
         )
 
+    def fetch_live_prices(self) -> list[PriceRow]:
+        """Inference Endpoints' live prices for ``hostkit catalog --refresh`` (live_prices.py)."""
+        from .live_prices import fetch_live_prices
+
+        return fetch_live_prices(self)
+
     def offerings(self, region: str | None = None) -> list[Offering]:
         """No region: the router's priced models (one request). A region ('aws/us-east-1'):
         the Inference Endpoints instances there, priced from the public catalog."""
