@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from hostkit import Capabilities, CostEstimate, CostLine, Offering, Provider
+from hostkit._logs import LogLine, Metrics
 from hostkit._models import Deployment, DeploymentSpec, InvokeResult, Stream, Usage
 from hostkit._redact import Secret, is_secret_key
 from hostkit.adapters import (
@@ -917,6 +918,19 @@ class SageMakerProvider(Provider):
         except Exception as error:
             raise self.map_error(error) from error
 
+    # -- logs and metrics (CloudWatch; see logs.py) -------------------------
+    def _logs(
+        self, deployment: Deployment, *, since: float | None, follow: bool
+    ) -> Iterator[LogLine]:
+        from hostkit_providers.sagemaker.logs import read_logs
+
+        return read_logs(self, deployment, since=since, follow=follow)
+
+    def metrics(self, deployment: Deployment, *, since: float | None = None) -> Metrics | None:
+        from hostkit_providers.sagemaker.logs import read_metrics
+
+        return read_metrics(self, deployment, since=since)
+
     # -- scale -----------------------------------------------------------
     def _scale(
         self,
@@ -1110,6 +1124,12 @@ class SageMakerProvider(Provider):
             )
         ]
         return estimate
+
+    def fetch_live_prices(self) -> list[PriceRow]:
+        """AWS Price List API prices for ``hostkit catalog --refresh`` (live_prices.py)."""
+        from .live_prices import fetch_live_prices
+
+        return fetch_live_prices(self)
 
     def offerings(self, region: str | None = None) -> list[Offering]:
         """Instance types with their GPUs and, where known, the region's on-demand price."""
