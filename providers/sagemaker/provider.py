@@ -50,6 +50,7 @@ from hostkit._models import Deployment, DeploymentSpec, InvokeResult, Stream, Us
 from hostkit._redact import Secret, is_secret_key
 from hostkit.adapters import (
     Hardware,
+    PriceRow,
     build_chat_body,
     get_logger,
     iter_sse_data,
