@@ -209,6 +209,8 @@ class VertexProvider(Provider):
         "project": str,
         "location": str,
         "credentials_file": str,
+        #: an API key for the Cloud Billing Catalog (``hostkit catalog --refresh`` only)
+        "billing_api_key": str,
     }
     unsupported = {
         "scale_to_zero": "Vertex AI's v1 API keeps at least one replica of a deployed model"
@@ -1352,6 +1354,12 @@ class VertexProvider(Provider):
             source=" ; ".join(sources),
             as_of=min(row.as_of for row in rows),
         )
+
+    def fetch_live_prices(self) -> list[PriceRow]:
+        """Cloud Billing Catalog prices for ``hostkit catalog --refresh`` (live_prices.py)."""
+        from .live_prices import fetch_live_prices
+
+        return fetch_live_prices(self)
 
     def offerings(self, region: str | None = None) -> list[Offering]:
         """Every machine type in hardware.toml, priced per node-hour where the region's
