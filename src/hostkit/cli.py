@@ -321,6 +321,10 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
+    if getattr(args, "watch", False):
+        from hostkit.cli_observe import watch
+
+        return watch(args)
     deployment = _api.resolve_deployment(args.name, args.config).refresh()
     _emit(args, deployment, lambda: _show_deployment(deployment))
     return 0
@@ -606,6 +610,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = command("status", _cmd_status, "show a deployment's current state")
     status.add_argument("name", metavar="NAME")
+    from hostkit.cli_observe import add_watch_options
+
+    add_watch_options(status)
 
     invoke = command("invoke", _cmd_invoke, "send one request to a deployment")
     invoke.add_argument("name", metavar="NAME")
@@ -656,6 +663,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_catalog_commands(commands, common)
     add_compare_commands(commands, common)
+    from hostkit.cli_observe import add_commands as add_observe_commands
+
+    add_observe_commands(commands, common)
     add_batch_commands(commands, common)
     return parser
 
