@@ -115,8 +115,12 @@ def _cmd_size(args: argparse.Namespace) -> int:
     from hostkit import catalog, sizing
     from hostkit._config import load_config
 
+    shape, origin = None, "parameters and architecture from the arguments"
+    if args.model and args.params is None:
+        shape, origin = sizing.resolve_shape(args.model, offline=args.offline)
     result = sizing.estimate(
         args.model,
+        shape=shape,
         params_b=args.params,
         layers=args.layers,
         kv_heads=args.kv_heads,
@@ -164,7 +168,8 @@ def _cmd_size(args: argparse.Namespace) -> int:
             ],
         )
 
-    _emit(args, {"sizing": result, "fits": fitting}, human)
+    _err(f"sizing {args.model or 'model'}: {origin}")
+    _emit(args, {"sizing": result, "fits": fitting, "parameters_from": origin}, human)
     return 0
 
 
@@ -194,7 +199,7 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     )
 
     size = command("size", _cmd_size, "GPU memory, RAM and disk a model needs, and what fits it")
-    size.add_argument("model", nargs="?", metavar="MODEL", help="a well-known Hub model id")
+    size.add_argument("model", nargs="?", metavar="MODEL", help="a Hugging Face Hub model id")
     size.add_argument("--params", type=_amount, metavar="B", help="parameters, in billions")
     size.add_argument("--layers", type=_count, metavar="N")
     size.add_argument("--kv-heads", type=_count, metavar="N")
@@ -209,3 +214,8 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     size.add_argument("--provider", action="append", help="only this provider (repeatable)")
     size.add_argument("--region")
     size.add_argument("--top", type=_count, default=1, metavar="N", help="fits per provider")
+    size.add_argument(
+        "--offline",
+        action="store_true",
+        help="do not ask the Hub; use the shipped table or --params/--layers/...",
+    )

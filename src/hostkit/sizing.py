@@ -8,29 +8,46 @@ The standard guidance (see docs/cost.md), in GB of 10^9 bytes:
 * GPU memory = weights + KV cache + margin;
 * host RAM to plan = 2 to 3 x the weights; disk = the weights' files at that dtype.
 
-Offline only: the architecture comes from the arguments or from :data:`KNOWN_MODELS`.
+Where the parameters and the architecture come from (``Sizing.origin``): the arguments
+(``params_b``, ``layers``, ...), a :class:`ModelShape` read from the Hugging Face Hub by
+:func:`from_hub` (safetensors metadata and config.json, through huggingface_hub), or the
+shipped table :data:`KNOWN_MODELS`. Nothing is fetched unless :func:`from_hub` or
+:func:`resolve_shape` is called.
 """
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from hostkit.catalog import CatalogRow
-from hostkit.errors import ConfigError
+from hostkit.errors import (
+    AuthenticationError,
+    ConfigError,
+    DependencyMissing,
+    NotFound,
+    ProviderError,
+)
 
 __all__ = [
     "BYTES_PER_PARAM",
     "KNOWN_MODELS",
     "Fit",
+    "HubUnreachable",
     "ModelShape",
     "Sizing",
     "estimate",
     "fits",
+    "from_hub",
     "gpus_needed",
     "known_model",
+    "resolve_shape",
+    "shape_from_config",
 ]
 
 BYTES_PER_PARAM: dict[str, float] = {
@@ -57,6 +74,9 @@ class ModelShape:
     kv_heads: int
     head_dim: int
     source: str = ""
+    origin: str = "table"  # "table" (KNOWN_MODELS) or "hub"
+    max_context: int | None = None  # max_position_embeddings
+    params_by_dtype: Mapping[str, int] = field(default_factory=dict)  # as stored on the Hub
 
 
 def _hub(model: str) -> str:
@@ -122,6 +142,8 @@ class Sizing:
     disk_gb: float
     source: str | None = None
     by_dtype: dict[str, float] = field(default_factory=dict)  # weights GB at other dtypes
+    origin: str = "arguments"  # where the parameters came from: "hub", "table", "arguments"
+    max_context: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -165,13 +187,16 @@ def estimate(
     context: int = 4096,
     batch: int = 1,
     margin: float = 0.2,
+    shape: ModelShape | None = None,
 ) -> Sizing:
     """Size ``model`` (a well-known Hub id) or a model given by ``params_b`` (billions).
 
-    Explicit ``params_b``/``layers``/``kv_heads``/``head_dim`` win over the shipped
-    table. Without the attention shape the KV cache cannot be computed: ConfigError.
+    ``shape`` (from :func:`from_hub` or :func:`resolve_shape`) replaces the shipped table.
+    Explicit ``params_b``/``layers``/``kv_heads``/``head_dim`` win over either. Without
+    the attention shape the KV cache cannot be computed: ConfigError. Never fetches.
     """
-    shape = known_model(model) if model else None
+    if shape is None and model:
+        shape = known_model(model)
     if model and shape is None and params_b is None:
         known = ", ".join(sorted(KNOWN_MODELS))
         raise ConfigError(
@@ -220,6 +245,8 @@ def estimate(
         disk_gb=weights,
         source=shape.source if shape and params_b is None else None,
         by_dtype={d: params * BYTES_PER_PARAM[d] / 1e9 for d in ("fp32", "bf16", "int8", "int4")},
+        origin=shape.origin if shape and params_b is None else "arguments",
+        max_context=shape.max_context if shape else None,
     )
 
 
@@ -272,3 +299,182 @@ def fits(sizing: Sizing, rows: Sequence[CatalogRow], *, per_provider: int = 1) -
     return sorted(
         chosen, key=lambda f: (f.usd_per_hour is None, f.usd_per_hour or 0.0, f.row.provider)
     )
+
+
+# -- the Hugging Face Hub ---------------------------------------------------------------
+class HubUnreachable(ProviderError):
+    """The Hub could not be asked (offline, network error, 5xx); the shipped table may serve."""
+
+
+_CONFIG_KEYS = {
+    "layers": ("num_hidden_layers", "n_layer", "num_layers"),
+    "heads": ("num_attention_heads", "n_head"),
+    "kv_heads": ("num_key_value_heads", "num_kv_heads", "n_head_kv"),
+    "hidden": ("hidden_size", "n_embd", "d_model"),
+    "context": ("max_position_embeddings", "n_positions", "max_sequence_length"),
+}
+
+
+def _config_value(config: Mapping[str, Any], what: str) -> Any:
+    for key in _CONFIG_KEYS[what]:
+        if config.get(key) is not None:
+            return config[key]
+    return None
+
+
+def shape_from_config(
+    config: Mapping[str, Any],
+    *,
+    params: float,
+    model: str,
+    source: str = "",
+    params_by_dtype: Mapping[str, int] | None = None,
+) -> ModelShape:
+    """A :class:`ModelShape` from a model's config.json and its parameter count.
+
+    layers = num_hidden_layers; KV heads = num_key_value_heads, else num_attention_heads
+    (multi-head attention); head dim = head_dim, else hidden_size / num_attention_heads;
+    max context = max_position_embeddings. A multimodal config's ``text_config`` is used
+    when the top level has no layers.
+    """
+    text = config.get("text_config")
+    if _config_value(config, "layers") is None and isinstance(text, Mapping):
+        config = text
+    layers = _config_value(config, "layers")
+    heads = _config_value(config, "heads")
+    kv_heads = _config_value(config, "kv_heads")
+    if kv_heads is None and config.get("multi_query") is True:
+        kv_heads = 1
+    kv_heads = kv_heads if kv_heads is not None else heads
+    head_dim: Any = config.get("head_dim")
+    hidden = _config_value(config, "hidden")
+    if head_dim is None and hidden is not None and heads:
+        head_dim = hidden // heads
+    missing = [
+        name
+        for name, value in (
+            ("num_hidden_layers", layers),
+            ("num_key_value_heads / num_attention_heads", kv_heads),
+            ("head_dim / hidden_size", head_dim),
+        )
+        if not isinstance(value, int) or value <= 0
+    ]
+    if missing:
+        raise ConfigError(
+            f"{model} config.json: no usable {', '.join(missing)}; pass"
+            " --layers/--kv-heads/--head-dim (layers=, kv_heads=, head_dim=)"
+        )
+    context = _config_value(config, "context")
+    return ModelShape(
+        params=float(params),
+        layers=layers,
+        kv_heads=kv_heads,
+        head_dim=head_dim,
+        source=source,
+        origin="hub",
+        max_context=context if isinstance(context, int) else None,
+        params_by_dtype=dict(params_by_dtype or {}),
+    )
+
+
+def _hub_error(error: Exception, model: str) -> Exception:
+    from huggingface_hub import errors as hub
+
+    status = getattr(getattr(error, "response", None), "status_code", None)
+    if isinstance(error, hub.GatedRepoError):
+        return AuthenticationError(
+            f"{model} is a gated model on the Hugging Face Hub (HTTP {status}): accept its terms"
+            f" at https://huggingface.co/{model} and set HF_TOKEN to a token with access, or"
+            " pass --params/--layers/--kv-heads/--head-dim (params_b=, layers=, ...)"
+        )
+    if isinstance(error, hub.RepositoryNotFoundError):
+        return NotFound(
+            f"{model}: no such model on the Hugging Face Hub (HTTP {status}); if it is private,"
+            " set HF_TOKEN, or pass --params/--layers/--kv-heads/--head-dim"
+        )
+    if isinstance(error, hub.NotASafetensorsRepoError):
+        return ConfigError(
+            f"{model}: no safetensors weights on the Hub, so no parameter count; pass --params"
+            " (params_b=) with --layers/--kv-heads/--head-dim"
+        )
+    if isinstance(error, hub.RemoteEntryNotFoundError):
+        return ConfigError(
+            f"{model}: no config.json on the Hub; pass --layers/--kv-heads/--head-dim"
+        )
+    return HubUnreachable(f"the Hugging Face Hub could not be asked about {model}: {error}")
+
+
+def from_hub(
+    model: str,
+    *,
+    revision: str | None = None,
+    token: str | None = None,
+    cache_dir: str | Path | None = None,
+) -> ModelShape:
+    """Read ``model``'s parameter count and architecture from the Hugging Face Hub.
+
+    Parameters: ``HfApi.get_safetensors_metadata`` (the safetensors headers: parameter
+    count per dtype, summed). Architecture: config.json (``hf_hub_download``, cached).
+    ``token`` defaults to huggingface_hub's own (``HF_TOKEN`` or a saved login). Raises
+    AuthenticationError for a gated model, NotFound, ConfigError, or HubUnreachable.
+    """
+    try:
+        import httpx2
+        from huggingface_hub import HfApi, hf_hub_download
+        from huggingface_hub import errors as hub
+    except ImportError:
+        raise DependencyMissing(
+            "reading a model from the Hub needs huggingface_hub: pip install"
+            " 'hostkit-ml[huggingface]', or pass --params/--layers/--kv-heads/--head-dim"
+        ) from None
+    failures: tuple[type[Exception], ...] = (
+        hub.HfHubHTTPError,
+        hub.NotASafetensorsRepoError,
+        hub.SafetensorsParsingError,
+        hub.OfflineModeIsEnabled,
+        hub.LocalEntryNotFoundError,
+        httpx2.TransportError,
+    )
+    try:
+        metadata = HfApi(token=token).get_safetensors_metadata(model, revision=revision)
+        path = hf_hub_download(
+            model, "config.json", revision=revision, token=token, cache_dir=cache_dir
+        )
+    except failures as error:
+        raise _hub_error(error, model) from None
+    try:
+        config = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ConfigError(f"{model} config.json: not readable JSON ({error})") from None
+    counts = {str(k): int(v) for k, v in metadata.parameter_count.items()}
+    where = f"https://huggingface.co/{model}"
+    return shape_from_config(
+        config,
+        params=sum(counts.values()),
+        model=model,
+        source=f"{where} (safetensors metadata and config.json, revision {revision or 'main'})",
+        params_by_dtype=counts,
+    )
+
+
+def resolve_shape(
+    model: str, *, offline: bool = False, token: str | None = None
+) -> tuple[ModelShape | None, str]:
+    """``model``'s shape and a sentence saying where it came from.
+
+    Online (the default, unless ``offline`` or ``HF_HUB_OFFLINE`` is set): the Hub. When the
+    Hub cannot be reached, or the model is gated and no token gives access, the shipped
+    table is used if it knows the model (the sentence says so); otherwise the error is
+    raised. Offline: the shipped table (None if it does not know the model).
+    """
+    table = known_model(model)
+    if offline or os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0"):
+        where = "hostkit's shipped table" if table else "nowhere (not in the shipped table)"
+        return table, f"offline: parameters and architecture from {where}"
+    try:
+        shape = from_hub(model, token=token)
+    except (HubUnreachable, AuthenticationError, DependencyMissing) as error:
+        if table is None:
+            raise
+        return table, f"{error.message}; used hostkit's shipped table instead"
+    return shape, f"from the Hub: {shape.source}"
