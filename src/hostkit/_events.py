@@ -9,7 +9,8 @@ operation, deployment, outcome, duration).
 
 When nothing listens (no hook, no telemetry, INFO off for ``hostkit``) an
 operation pays one flag test and one ``isEnabledFor`` call. OpenTelemetry spans
-and metrics (:mod:`hostkit.telemetry`) ride on the same events.
+and metrics (:mod:`hostkit.telemetry`) ride on the same events; ``HOSTKIT_TELEMETRY=1``
+turns them on at the first operation without importing OpenTelemetry before then.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import logging
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -96,20 +98,46 @@ def _remove(hooks: list[Hook], hook: Hook) -> None:
     _refresh()
 
 
+#: ``HOSTKIT_TELEMETRY=1`` turns telemetry on at the first operation (see _from_environment)
+TELEMETRY_ENV = "HOSTKIT_TELEMETRY"
+#: ``HOSTKIT_TELEMETRY_CAPTURE_CONTENT=1`` records prompts and completions too
+CAPTURE_CONTENT_ENV = "HOSTKIT_TELEMETRY_CAPTURE_CONTENT"
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() not in ("", "0", "false", "no", "off")
+
+
+_env_pending = _truthy(os.environ.get(TELEMETRY_ENV))  # not acted on until an operation runs
 _process = Hooks()
-_active = False  # any process-wide hook registered, or telemetry on?
+_active = _env_pending  # any process-wide hook registered, or telemetry on (or pending)?
 _telemetry: Telemetry | None = None  # set by hostkit.telemetry.enable()
 _depth: contextvars.ContextVar[int] = contextvars.ContextVar("hostkit_op_depth", default=0)
 
 
 def _refresh() -> None:
     global _active
-    _active = bool(_process) or _telemetry is not None
+    _active = bool(_process) or _telemetry is not None or _env_pending
 
 
 def _set_telemetry(telemetry: Telemetry | None) -> None:
-    global _telemetry
+    global _telemetry, _env_pending
     _telemetry = telemetry
+    _env_pending = False  # an explicit enable()/disable() wins over the environment
+    _refresh()
+
+
+def _from_environment() -> None:
+    """``HOSTKIT_TELEMETRY`` is set: call ``hostkit.telemetry.enable()`` (once)."""
+    global _env_pending
+    _env_pending = False
+    from hostkit._telemetry import enable
+    from hostkit.errors import HostkitError
+
+    try:
+        enable(capture_content=_truthy(os.environ.get(CAPTURE_CONTENT_ENV)))
+    except HostkitError as error:
+        log.warning("%s is set, but telemetry stays off: %s", TELEMETRY_ENV, error)
     _refresh()
 
 
@@ -175,6 +203,8 @@ def _start(
         started_at=time.time(),
     )
     event._clock = time.perf_counter()
+    if _env_pending:
+        _from_environment()
     if _telemetry is not None:
         event._tracked = _telemetry.start(provider, operation, args, kwargs)
     _emit(provider, event)
