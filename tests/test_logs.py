@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import time
 from collections.abc import Callable, Iterator
 from importlib.metadata import EntryPoint
@@ -377,3 +378,22 @@ def test_interval_is_checked(
 ) -> None:
     code, _, err = run(capsys, "status", "x", "--watch", "--interval", "0")
     assert code == 2 and "--interval" in err and "> 0" in err
+
+
+# -- platforms without a logs API say where to look -------------------------------------
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("groq", "no server logs"),
+        ("cerebras", "no server logs"),
+        ("replicate", "'logs' field of a prediction"),
+        ("vertex", 'resource.type="aiplatform.googleapis.com/Endpoint"'),
+        ("lambdalabs", "docker logs -f hostkit-server"),
+        ("paperspace", "page in the Paperspace console"),
+    ],
+)
+def test_platforms_without_logs_say_where_to_look(name: str, says: str) -> None:
+    provider = hostkit.get_provider(name)
+    deployment = hostkit.Deployment(name="d", provider=name, model="m", status="ready")
+    with pytest.raises(Unsupported, match=re.escape(says)):
+        provider.logs(deployment)

@@ -210,6 +210,9 @@ class CerebrasProvider(ServerlessProvider):
     install_extra = "cerebras"
     price_file = "prices.toml"
     unsupported: ClassVar[Mapping[str, str]] = {
+        "logs": "Cerebras is serverless: no server of yours runs, so there are no server"
+        " logs; hostkit's own log (the 'hostkit' logger: INFO per call, DEBUG for request"
+        " details and request ids) records every request",
         "scale": "capacity on Cerebras scales automatically (shared inference, limited per"
         " account by rate limits); for dedicated capacity use Cerebras Dedicated Inference,"
         " an enterprise plan arranged with Cerebras sales",

@@ -190,6 +190,9 @@ class GroqProvider(ServerlessProvider):
     install_extra = "groq"
     price_file = "prices.toml"
     unsupported: ClassVar[Mapping[str, str]] = {
+        "logs": "Groq is serverless: no server of yours runs, so there are no server logs;"
+        " hostkit's own log (the 'hostkit' logger: INFO per call, DEBUG for request details"
+        " and request ids) records every request",
         "scale": "capacity on Groq scales automatically: there is nothing to scale; for"
         " dedicated capacity use GroqCloud Enterprise (dedicated instances, arranged with"
         " Groq sales), or pick a service tier per request (service_tier='flex')",

@@ -161,6 +161,8 @@ class LambdaLabsProvider(Provider):
     install_extra = None
     settings_schema: ClassVar[Mapping[str, Any]] = {"ssh_key_name": str, "server_key_env": str}
     unsupported = {
+        "logs": "Lambda Cloud's API has no logs: the model server is a Docker container on"
+        " your instance; ssh ubuntu@<instance ip> and run: docker logs -f hostkit-server",
         "autoscale": "Lambda Cloud has no autoscaler: an instance runs until it is terminated;"
         " pass a fixed count instead, scale(dep, replicas=N), which launches or terminates"
         " instances to match",

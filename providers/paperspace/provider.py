@@ -116,6 +116,8 @@ class PaperspaceProvider(Provider):
     install_extra = None
     settings_schema: ClassVar[Mapping[str, Any]] = {"project_id": str, "server_key_env": str}
     unsupported = {
+        "logs": "Paperspace's public API (api.paperspace.com/v1) has no route for a"
+        " deployment's logs; read them on the deployment's page in the Paperspace console",
         "scale_to_zero_after": "Paperspace's autoscaler keeps at least one replica and never"
         " scales to zero by itself; scale(dep, 0) disables the deployment (nothing runs or"
         " bills) and scale(dep, N) enables it again",

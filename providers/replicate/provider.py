@@ -200,6 +200,9 @@ class ReplicateProvider(ServerlessProvider):
     install_extra = "replicate"
     settings_schema: ClassVar[Mapping[str, Any]] = {"wait": int, "owner": str}
     unsupported = {
+        "logs": "Replicate keeps logs per prediction, not per model or deployment: read the"
+        " 'logs' field of a prediction (GET https://api.replicate.com/v1/predictions/{id}, or"
+        " its page on replicate.com)",
         "scale": "capacity for Replicate's public models scales automatically and is billed"
         " per prediction; for dedicated capacity you size yourself, use a Replicate deployment"
         " (a spec with instance=<hardware SKU>)",

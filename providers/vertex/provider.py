@@ -213,6 +213,10 @@ class VertexProvider(Provider):
         "billing_api_key": str,
     }
     unsupported = {
+        "logs": "Vertex AI sends an endpoint's container logs to Cloud Logging, which hostkit"
+        " does not read: open Logs Explorer with the filter"
+        ' resource.type="aiplatform.googleapis.com/Endpoint"'
+        ' resource.labels.endpoint_id="<endpoint id>", or run gcloud logging read with it',
         "scale_to_zero": "Vertex AI's v1 API keeps at least one replica of a deployed model"
         " running (minReplicaCount >= 1; scale-to-zero is only a v1beta1 preview); use"
         " teardown to stop paying, and deploy again later",
