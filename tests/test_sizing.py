@@ -159,6 +159,20 @@ def test_parameters_and_architecture_from_the_hub(hub: None) -> None:
     assert result.origin == "hub" and result.max_context == 32768
 
 
+def test_a_sharded_model_from_the_hub_agrees_with_the_shipped_table(hub: None) -> None:
+    model = "Qwen/Qwen2.5-7B-Instruct"
+    with cassette(CASSETTES / "hub_qwen2_5_7b_sharded.yaml") as played:
+        shape = sizing.from_hub(model)
+    assert played.all_played  # no model.safetensors: the index, then every shard's header
+    table = sizing.KNOWN_MODELS[model]
+    assert shape.params == table.params == 7_615_616_512
+    assert (shape.layers, shape.kv_heads, shape.head_dim) == (
+        table.layers,
+        table.kv_heads,
+        table.head_dim,
+    )
+
+
 def test_a_gated_model_says_to_set_hf_token_or_pass_params(hub: None) -> None:
     gated = CASSETTES / "hub_gated_llama_3_2_1b.yaml"
     wording = r"a gated model on the Hugging Face Hub \(HTTP 401\).* set HF_TOKEN"
