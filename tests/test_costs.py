@@ -288,3 +288,20 @@ def test_cli_cost_name_still_prices_one_deployment(
     assert estimate["usd"] == pytest.approx(expected.usd)
     assert cli.main(["cost"]) == 2
     assert "give a deployment NAME, or --compare" in capsys.readouterr().err
+
+
+def test_cli_compare_for_a_model_lists_what_serves_it(
+    config: Config, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = "meta-llama/Llama-3.3-70B-Instruct"
+    argv = ["--json", "cost", "--compare", "--requests-per-day", "1000", "--input-tokens", "500"]
+    assert cli.main([*argv, "--output-tokens", "100", "--model", model, "--offline"]) == 0
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    assert f"sizing {model}: offline: parameters and architecture from" in captured.err
+    expected = compare_costs(
+        Workload(requests_per_day=1000, input_tokens=500, output_tokens=100, model=model),
+        config=config,
+    )
+    assert [o["label"] for o in data["options"]] == [o.label for o in expected.options]
+    assert all(o["gpus_needed"] for o in data["options"] if o["kind"] == "dedicated")

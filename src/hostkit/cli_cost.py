@@ -44,6 +44,9 @@ def add_arguments(cost: argparse.ArgumentParser) -> None:
     group.add_argument("--provider", action="append", help="only this provider (repeatable)")
     group.add_argument("--region")
     group.add_argument("--pairs", action="store_true", help="break-even of every pair")
+    group.add_argument(
+        "--offline", action="store_true", help="size --model from the shipped table, not the Hub"
+    )
 
 
 def _workload(args: argparse.Namespace) -> Any:
@@ -143,6 +146,20 @@ def _show(result: Any) -> None:
     _err("sources: hostkit cost --compare --json shows each option's source")
 
 
+def _sizing(model: str, offline: bool) -> Any:
+    """``model`` sized from the Hub (or the shipped table); None, with a note, if it cannot be."""
+    from hostkit import sizing
+    from hostkit.errors import HostkitError
+
+    try:
+        shape, origin = sizing.resolve_shape(model, offline=offline)
+    except HostkitError as error:
+        _err(f"note: {model} not sized ({error.message}); dedicated options are not listed")
+        return None
+    _err(f"sizing {model}: {origin}")
+    return sizing.estimate(model, shape=shape) if shape is not None else None
+
+
 def run_compare(args: argparse.Namespace) -> int:
     """``hostkit cost --compare``."""
     from hostkit._config import load_config
@@ -150,11 +167,14 @@ def run_compare(args: argparse.Namespace) -> int:
 
     if args.name is not None:
         args.candidate = [args.name, *(args.candidate or [])]
+    workload = _workload(args)
+    sized = _sizing(args.model, args.offline) if args.model and not args.candidate else None
     result = compare_costs(
-        _workload(args),
+        workload,
         args.candidate,
         provider=args.provider,
         region=args.region,
+        sizing=sized,
         pairs=args.pairs,
         config=load_config(args.config),
     )
