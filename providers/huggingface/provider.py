@@ -17,8 +17,10 @@ through the one seam in ``_errors.py``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, ClassVar, TypeVar
 
+from hostkit._logs import LogLine
 from hostkit._models import (
     Capabilities,
     CostEstimate,
@@ -67,6 +69,9 @@ class HuggingFaceProvider(ServerlessProvider):
     install_extra = "huggingface"
     settings_schema = {"bill_to": str, "namespace": str, "vendor": str, "endpoints_url": str}
     unsupported = {
+        "logs": "the Hugging Face Inference Providers router is serverless: no server of"
+        " yours runs, so there are no server logs (hostkit's own 'hostkit' logger records each"
+        " request); a dedicated Inference Endpoint (a spec with instance=...) has logs",
         "scale": "capacity on the Hugging Face Inference Providers router scales automatically;"
         " for dedicated capacity you size yourself, deploy a Hugging Face Inference Endpoint"
         " (a spec with instance=..., e.g. instance='nvidia-l4')",
@@ -181,6 +186,16 @@ class HuggingFaceProvider(ServerlessProvider):
 
     def stream(self, deployment: Deployment, request: Any, **params: Any) -> Stream:
         return self._half(deployment).stream(deployment, request, params)
+
+    # -- logs (Inference Endpoints; see logs.py) -----------------------------
+    def _logs(
+        self, deployment: Deployment, *, since: float | None, follow: bool
+    ) -> Iterator[LogLine]:
+        if not self._dedicated(deployment):
+            return super()._logs(deployment, since=since, follow=follow)  # Unsupported
+        from .logs import read_logs
+
+        return read_logs(self.endpoints, deployment, since=since, follow=follow)
 
     # -- scale, pause, resume, teardown (Inference Endpoints) ----------------
     def _scale(
