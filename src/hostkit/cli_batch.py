@@ -109,7 +109,11 @@ def add_commands(subparsers: Any, common_parent: argparse.ArgumentParser) -> Non
         "-o", "--output", required=True, metavar="OUTPUT", help="JSON Lines results (appended)"
     )
     sub.add_argument(
-        "--concurrency", type=_positive, default=32, metavar="N", help="at most (default 32)"
+        "--concurrency",
+        type=_positive,
+        default=32,
+        metavar="N",
+        help="requests in flight at most (default 32; fewer while rate-limited)",
     )
     sub.add_argument(
         "--param",
