@@ -75,6 +75,7 @@ from hostkit import (
     Stream,
     Usage,
 )
+from hostkit._logs import LogLine
 from hostkit.adapters import (
     Hardware,
     HttpClient,
@@ -1032,6 +1033,14 @@ class AzureMLProvider(Provider):
             close=lambda: context.__exit__(None, None, None),
             request_id=response.headers.get("x-request-id"),
         )
+
+    # -- logs (online_deployments.get_logs; see logs.py) -------------------------
+    def _logs(
+        self, deployment: Deployment, *, since: float | None, follow: bool
+    ) -> Iterator[LogLine]:
+        from hostkit_providers.azureml.logs import read_logs
+
+        return read_logs(self, deployment, since=since, follow=follow)
 
     # -- scale -----------------------------------------------------------------
     def _scale(
