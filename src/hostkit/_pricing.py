@@ -17,7 +17,9 @@ Each adapter ships one TOML file (``prices.toml`` beside its code)::
 Sections group rows (``models``, ``instances``, ``hardware``); a row may carry
 ``input_per_million``/``output_per_million``, ``usd_per_hour`` or ``usd_per_second``.
 The user's ``[prices.<provider>."<key>"]`` in hostkit.toml overrides a row (its
-source is the config file). A price is never invented: a missing row is None.
+source is the config file). Live prices cached by ``hostkit catalog --refresh``
+(:mod:`hostkit._live_prices`) sit between the two. A price is never invented: a
+missing row is None.
 """
 
 from __future__ import annotations

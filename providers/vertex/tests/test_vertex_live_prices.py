@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from hostkit_providers.vertex.live_prices import KEY_ENV, SKUS_URL, accelerator_name
 
-from hostkit import catalog, get_provider
+from hostkit import DeploymentSpec, catalog, get_provider
 from hostkit._config import Config
 from hostkit._live_prices import cache_file
 from hostkit.errors import AuthenticationError
@@ -91,3 +91,12 @@ def test_failed_refresh_keeps_the_last_good_cache() -> None:
     result = refresh("skus_5xx")
     assert result.status == "failed" and "currently unavailable" in (result.reason or "")
     assert cache_file("vertex").read_bytes() == before
+
+
+def test_cost_of_a_spec_adds_the_cached_machine_and_gpu_parts() -> None:
+    refresh("skus")
+    provider = get_provider("vertex", location="europe-west4")
+    spec = DeploymentSpec(name="x", provider="vertex", model="org/tiny", instance="g2-standard-4")
+    estimate = provider.cost(spec, hours=10)
+    assert estimate.usd == pytest.approx(10 * (0.1648 + 0.644))
+    assert SKUS_URL in (estimate.source or "")
