@@ -276,6 +276,8 @@ def _start(args: list[str]) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # a shell's background job ignores SIGINT, and its children inherit that: undo it
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
@@ -314,6 +316,8 @@ def test_cli_stopped_mid_run_then_resumed_writes_every_id_once(
         assert first.returncode == -signal.SIGKILL
     kept = len(output_ids(out)) if how == signal.SIGINT else out.read_bytes().count(b"\n")
     assert 20 <= kept < total
+    if how == signal.SIGINT:
+        assert f"holds {kept} of the results" in err
 
     second = _start([*args, "--json"])
     stdout, err = second.communicate(timeout=120)

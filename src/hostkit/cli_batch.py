@@ -32,15 +32,13 @@ def _count(text: str) -> int:
 
 
 class _Bar:
-    """A progress line on stderr, redrawn at most ten times a second; keeps the summary."""
+    """A progress line on stderr, redrawn at most ten times a second."""
 
     def __init__(self, quiet: bool) -> None:
         self.quiet = quiet
-        self.summary: BatchSummary | None = None
         self._drawn = 0.0
 
     def __call__(self, summary: BatchSummary) -> None:
-        self.summary = summary
         now = time.monotonic()
         if self.quiet or (now - self._drawn < 0.1 and summary.done < summary.total):
             return
@@ -58,7 +56,7 @@ class _Bar:
 
 
 def _cmd_batch(args: argparse.Namespace) -> int:
-    from hostkit.batch import batch
+    from hostkit.batch import batch, scan_output
 
     bar = _Bar(args.quiet)
     try:
@@ -77,9 +75,11 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         if not args.quiet:
             sys.stderr.write("\n")
-        done = bar.summary
-        where = f"{done.ok + done.failed} line(s) written this run, " if done else ""
-        _err(f"interrupted: {where}{args.output} is intact; run the same command to resume")
+        held = len(scan_output(args.output, repair=False).done)
+        _err(
+            f"interrupted: {args.output} is intact and holds {held} of the results;"
+            " run the same command to resume"
+        )
         return 130
     if args.json:
         _out(_dumps(summary.to_dict()))
