@@ -24,6 +24,7 @@ from hostkit.errors import ConfigError
 __all__ = [
     "LogLine",
     "Metrics",
+    "after",
     "follow_snapshots",
     "lines_from_text",
     "parse_since",
