@@ -131,6 +131,11 @@ def serve(run_dir: Path) -> int:
         timeout_graceful_shutdown=5,
     )
     _write_atomic(run_dir / "port", str(sock.getsockname()[1]))
+    print(
+        f"hostkit local server: serving {config['model']} on 127.0.0.1:{sock.getsockname()[1]}"
+        f" with {config['workers']} worker(s)",
+        flush=True,
+    )
     try:
         Multiprocess(uvicorn_config, sockets=[sock]).run()
     finally:

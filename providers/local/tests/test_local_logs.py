@@ -68,6 +68,7 @@ def test_logs_return_what_the_model_printed_with_times(
     messages = [line.message for line in lines]
     assert "scoring first" in messages and "scoring leak" in messages
     assert "token is ***" in messages
+    assert messages[0].startswith("hostkit local server: serving talker.py:run on 127.0.0.1:")
     assert SECRET in log_file.read_text()  # the file holds it; what logs() returns does not
     assert not any(SECRET in str(line) for line in lines)
     scored = next(line for line in lines if line.message == "scoring first")
