@@ -8,7 +8,8 @@ Writing a provider (see docs/writing-a-provider.md):
 * declare extra settings in ``settings_schema``;
 * implement ``find``, ``status``, ``invoke``, ``cost`` and ``offerings``, plus
   ``_create`` and ``_teardown`` for platforms that create something;
-* override ``stream``, ``ainvoke`` and ``_scale`` where the platform can.
+* override ``stream``, ``ainvoke`` and ``_scale`` where the platform can, ``_logs``
+  where its API serves server logs and ``metrics`` where it reports invocation figures.
 
 The base class owns every decision that is the same on all platforms: spec and
 setting validation, credential look-up, "same name, same spec" on deploy, the
