@@ -16,10 +16,11 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_public_names_are_pinned() -> None:
     assert set(hostkit.__all__) == {
         "Capabilities", "Config", "CostEstimate", "CostLine", "Deployment", "DeploymentSpec",
-        "InvokeResult", "Offering", "OperationEvent", "Price", "Provider", "ProviderInfo",
-        "Stream", "Usage",
-        "__version__", "add_hook", "ainvoke", "available_providers", "cost", "deploy", "errors",
-        "get_provider", "invoke", "load_config", "on_progress", "scale", "stream", "teardown",
+        "InvokeResult", "LogLine", "Metrics", "Offering", "OperationEvent", "Price", "Provider",
+        "ProviderInfo", "Stream", "Usage", "Workload",
+        "__version__", "add_hook", "ainvoke", "available_providers", "compare_costs", "cost",
+        "deploy", "errors", "get_provider", "invoke", "load_config", "logs", "on_progress",
+        "scale", "stream", "teardown",
     }  # fmt: skip
     for name in hostkit.__all__:
         assert hasattr(hostkit, name), name

@@ -9,10 +9,13 @@ Importing hostkit loads no provider SDK: providers are found through the
 ``hostkit.providers`` entry-point group and imported when first used.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from hostkit import errors
-from hostkit._api import ainvoke, cost, deploy, invoke, scale, stream, teardown
+from hostkit._api import ainvoke, cost, deploy, invoke, logs, scale, stream, teardown
 from hostkit._config import Config, load_config
 from hostkit._events import OperationEvent, add_hook
+from hostkit._logs import LogLine, Metrics
 from hostkit._models import (
     Capabilities,
     CostEstimate,
@@ -29,6 +32,21 @@ from hostkit._progress import listen as on_progress
 from hostkit._provider import Provider
 from hostkit._registry import ProviderInfo, available_providers, get_provider
 
+if TYPE_CHECKING:
+    from hostkit.costs import Workload, compare_costs
+
+# imported on first use: cost comparison is not on the path of an invoke
+_LAZY = {"Workload": "hostkit.costs", "compare_costs": "hostkit.costs"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'hostkit' has no attribute {name!r}")
+
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -39,6 +57,8 @@ __all__ = [
     "Deployment",
     "DeploymentSpec",
     "InvokeResult",
+    "LogLine",
+    "Metrics",
     "Offering",
     "OperationEvent",
     "Price",
@@ -46,16 +66,19 @@ __all__ = [
     "ProviderInfo",
     "Stream",
     "Usage",
+    "Workload",
     "__version__",
     "add_hook",
     "ainvoke",
     "available_providers",
+    "compare_costs",
     "cost",
     "deploy",
     "errors",
     "get_provider",
     "invoke",
     "load_config",
+    "logs",
     "on_progress",
     "scale",
     "stream",

@@ -14,7 +14,6 @@ import pytest
 from hostkit_providers.local.logs import read_logs
 
 import hostkit
-from hostkit import _api
 from hostkit._logs import LogLine
 from hostkit._redact import register_secret
 
@@ -76,7 +75,7 @@ def test_logs_return_what_the_model_printed_with_times(
     assert scored.timestamp is not None and before - 1 <= scored.timestamp <= time.time()
 
     assert list(local.logs("talker", since=time.time() + 3600)) == []
-    module_level = list(_api.logs(dep, since="1h"))  # hostkit.logs once exported
+    module_level = list(hostkit.logs(dep, since="1h"))
     assert "scoring first" in [line.message for line in module_level]
 
 
