@@ -21,7 +21,7 @@ from hostkit import _live_prices as live
 from hostkit import catalog, cli, get_provider
 from hostkit._config import Config
 from hostkit._pricing import PriceRow
-from hostkit.errors import ConfigError, ProviderError
+from hostkit.errors import ConfigError, ProviderError, StalePrices
 
 API = "https://cloud.lambda.ai/api/v1/instance-types"
 NOW = _dt.datetime.now(_dt.UTC)
@@ -150,7 +150,7 @@ def test_regional_rows_go_to_their_region_only() -> None:
 
 def test_stale_cache_is_used_but_marked_and_warned() -> None:
     cache("lambdalabs", [row("gpu_1x_a10", 1.49)], hours_old=30)
-    with pytest.warns(live.StalePrices, match="older than the 24 h TTL") as caught:
+    with pytest.warns(StalePrices, match="older than the 24 h TTL") as caught:
         table = get_provider("lambdalabs").prices
     assert len(caught) == 1
     found = table.find("gpu_1x_a10")

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from hostkit._pricing import PRICE_FIELDS, PriceRow, PriceTable
-from hostkit.errors import ConfigError
+from hostkit.errors import ConfigError, StalePrices
 
 __all__ = [
     "CACHE_ENV",
@@ -55,10 +55,6 @@ TTL_ENV = "HOSTKIT_PRICES_TTL_HOURS"
 DEFAULT_TTL_HOURS = 24.0
 FORMAT = 1
 _ROW_FIELDS = {f.name for f in fields(PriceRow)}
-
-
-class StalePrices(UserWarning):
-    """Cached live prices older than the TTL are in use (run ``hostkit catalog --refresh``)."""
 
 
 def cache_dir() -> Path:

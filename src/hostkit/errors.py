@@ -37,6 +37,7 @@ __all__ = [
     "ProviderError",
     "QuotaExceeded",
     "RateLimited",
+    "StalePrices",
     "Timeout",
     "Unsupported",
 ]
@@ -155,3 +156,7 @@ class ProviderError(HostkitError):
 
 class PriceUnknown(UserWarning):
     """Warning: a cost could not be computed because a price is unknown (cost is None)."""
+
+
+class StalePrices(UserWarning):
+    """Warning: cached live prices older than their TTL are in use; run ``catalog --refresh``."""
