@@ -13,7 +13,7 @@ import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from opentelemetry import trace
@@ -21,15 +21,15 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.semconv._incubating.attributes import gen_ai_attributes
 from opentelemetry.semconv._incubating.metrics import gen_ai_metrics
-from opentelemetry.semconv.attributes import error_attributes, server_attributes
 from opentelemetry.trace import SpanKind, StatusCode
 
 import hostkit
 import hostkit.telemetry
 from hostkit import errors
+
+if TYPE_CHECKING:
+    from conftest import Otel  # tests/conftest.py: the shared in-memory SDK fixtures
 
 ROOT = Path(__file__).resolve().parents[1]
 FAKE_SERVER = ROOT / "providers" / "local" / "tests" / "fake_openai_server.py"
@@ -40,78 +40,9 @@ GROQ_MODEL = "openai/gpt-oss-120b"
 GROQ_PROMPT = "Say hello in five words."
 GROQ_PARAMS: dict[str, Any] = {"max_tokens": 64, "temperature": 0}
 
-#: every attribute name the semantic conventions define in these namespaces
-CONVENTIONS = {
-    value
-    for module in (gen_ai_attributes, server_attributes, error_attributes)
-    for name, value in vars(module).items()
-    if name.isupper() and isinstance(value, str)
-}
-CONTENT = {"gen_ai.input.messages", "gen_ai.output.messages"}
-
-
-class Otel:
-    """An SDK tracer provider and meter provider that keep everything in memory."""
-
-    def __init__(self) -> None:
-        self.exporter = InMemorySpanExporter()
-        self.tracer_provider = TracerProvider()
-        self.tracer_provider.add_span_processor(SimpleSpanProcessor(self.exporter))
-        self.reader = InMemoryMetricReader()
-        self.meter_provider = MeterProvider(metric_readers=[self.reader])
-
-    def enable(self, **options: Any) -> None:
-        hostkit.telemetry.enable(self.tracer_provider, self.meter_provider, **options)
-
-    def spans(self, operation: str | None = None) -> list[ReadableSpan]:
-        found = self.exporter.get_finished_spans()
-        return [
-            s
-            for s in found
-            if operation is None or (s.attributes or {}).get("hostkit.operation") == operation
-        ]
-
-    def span(self, operation: str) -> ReadableSpan:
-        (only,) = self.spans(operation)
-        return only
-
-    def points(self, metric: str) -> list[Any]:
-        data = self.reader.get_metrics_data()
-        found: list[Any] = []
-        for resource in data.resource_metrics if data else ():
-            for scope in resource.scope_metrics:
-                for m in scope.metrics:
-                    if m.name == metric:
-                        found.extend(m.data.data_points)
-        return found
-
-    def units(self) -> dict[str, str]:
-        data = self.reader.get_metrics_data()
-        return {
-            m.name: m.unit
-            for resource in data.resource_metrics
-            for scope in resource.scope_metrics
-            for m in scope.metrics
-        }
-
-
-@pytest.fixture
-def otel() -> Iterator[Otel]:
-    made = Otel()
-    made.enable()
-    yield made
-    hostkit.telemetry.disable()
-    made.tracer_provider.shutdown()
-    made.meter_provider.shutdown()
-
 
 def attrs(span: ReadableSpan) -> dict[str, Any]:
     return dict(span.attributes or {})
-
-
-def assert_named_by_the_conventions(span: ReadableSpan) -> None:
-    for key in attrs(span):
-        assert key.startswith("hostkit.") or key in CONVENTIONS, f"{key} is not a convention name"
 
 
 @pytest.fixture
@@ -149,11 +80,11 @@ def test_off_by_default_and_nothing_of_opentelemetry_is_imported() -> None:
     assert json.loads(out.stdout) == [False, []]
 
 
-def test_enable_checks_its_arguments_and_disable_stops_the_spans() -> None:
+def test_enable_checks_its_arguments_and_disable_stops_the_spans(make_otel: type[Otel]) -> None:
     with pytest.raises(errors.ConfigError, match="capture_content"):
         hostkit.telemetry.enable(capture_content="yes")  # type: ignore[arg-type]
     assert not hostkit.telemetry.is_enabled()
-    made = Otel()
+    made = make_otel()
     made.enable()
     assert hostkit.telemetry.is_enabled()
     hostkit.telemetry.disable()
@@ -203,7 +134,7 @@ def test_local_lifecycle_and_a_python_model(otel: Otel, local: hostkit.Provider)
     assert "gen_ai.usage.input_tokens" not in a  # a Python model counts no tokens
     for span in otel.spans():
         assert span.status.status_code == StatusCode.UNSET
-        assert_named_by_the_conventions(span)
+        otel.assert_named_by_the_conventions(span)
 
     lifecycle = otel.points("hostkit.operation.duration")
     assert sorted(p.attributes["hostkit.operation"] for p in lifecycle) == [
@@ -242,7 +173,7 @@ def test_local_llm_follows_the_genai_conventions(otel: Otel, local: hostkit.Prov
     assert a["gen_ai.request.stop_sequences"] == ("\n",)
     assert a["server.address"] == "127.0.0.1" and a["server.port"] > 0
     assert a["hostkit.retries"] == 0 and "error.type" not in a
-    assert not CONTENT & set(a)  # content is off by default
+    assert not otel.content & set(a)  # content is off by default
 
     s = attrs(otel.span("stream"))
     assert s["gen_ai.request.stream"] is True
@@ -256,8 +187,8 @@ def test_local_llm_follows_the_genai_conventions(otel: Otel, local: hostkit.Prov
     assert "refused" in (failed.status.description or "")
     assert [e.name for e in failed.events] == ["exception"]
     for span in otel.spans():
-        assert_named_by_the_conventions(span)
-        assert not CONTENT & set(attrs(span))
+        otel.assert_named_by_the_conventions(span)
+        assert not otel.content & set(attrs(span))
 
     tokens = otel.points(gen_ai_metrics.GEN_AI_CLIENT_TOKEN_USAGE)
     by_type = {
@@ -350,8 +281,8 @@ def test_groq_invoke_stream_and_ainvoke(otel: Otel, groq_dep: hostkit.Deployment
     assert s["hostkit.ttft_s"] > 0 and s["gen_ai.response.finish_reasons"] == ("stop",)
     assert attrs(otel.span("ainvoke"))["gen_ai.usage.input_tokens"] == 77
     for each in otel.spans():
-        assert_named_by_the_conventions(each)
-        assert not CONTENT & set(attrs(each))
+        otel.assert_named_by_the_conventions(each)
+        assert not otel.content & set(attrs(each))
 
     costs = {p.attributes["hostkit.operation"]: p.value for p in otel.points("hostkit.cost")}
     assert costs["invoke"] == pytest.approx(result.cost_usd)
