@@ -135,7 +135,7 @@ def test_tokens_cost_and_per_line_params_against_a_local_llm(
 
 
 def _serve_limited(port: int) -> None:
-    """A fake OpenAI server that answers 429 beyond MAX_IN_FLIGHT and 503 once to [flaky]."""
+    """A fake OpenAI server: 429 beyond MAX_IN_FLIGHT, 503 once to [flaky], 429 1h to [quota]."""
     sys.path.insert(0, str(FAKE_SERVER.parent))
     from http.server import ThreadingHTTPServer
 
@@ -164,9 +164,13 @@ def _serve_limited(port: int) -> None:
                 if not busy:
                     state["in_flight"] += 1
                     state["flaky_seen"].add(text)
-            if busy:
-                limits = {"retry-after-ms": "20", "x-ratelimit-remaining-requests": "0"}
-                self.refuse(429, "Too many requests in flight", limits)
+            if busy or "[quota]" in text:
+                wait = {"retry-after": "3600"} if "[quota]" in text else {"retry-after-ms": "20"}
+                limits = {**wait, "x-ratelimit-remaining-requests": "0"}
+                self.refuse(429, "Too many requests", limits)
+                if not busy:
+                    with lock:
+                        state["in_flight"] -= 1
                 return
             try:
                 time.sleep(0.01)
@@ -206,6 +210,25 @@ def test_rate_limited_slows_down_and_completes(local: hostkit.Provider, tmp_path
     strict = batch(dep, source, tmp_path / "strict.jsonl", concurrency=8, retries=0, policy=FAST)
     assert strict.ok + strict.failed == 40 and strict.rate_limited > 0
     assert strict.errors == {"ProviderError": 4}  # [flaky] lines with no transient retries
+
+
+def test_a_429_asking_for_an_hour_stops_the_batch_resumably(
+    local: hostkit.Provider, tmp_path: Path
+) -> None:
+    command = [sys.executable, __file__, "--port", "{port}"]
+    hostkit.deploy(provider="local", model="fake-llm", name="quota", options={"command": command})
+    config = tmp_path / "no-retries.toml"
+    config.write_text("[providers.local]\nmax_retries = 0\n")
+    dep = hostkit.get_provider("local", config=hostkit.load_config(config)).get("quota")
+    rows = ["one", "two", "three [quota]", "four"]
+    source = write_lines(tmp_path / "in.jsonl", rows)
+    out = tmp_path / "out.jsonl"
+    with pytest.raises(errors.RateLimited, match=r"3600s.*run the same batch again later"):
+        batch(dep, source, out, concurrency=1, policy=FAST)
+    assert output_ids(out) == [1, 2]  # what was done stays; the rest is for the next run
+    write_lines(source, ["one", "two", "three", "four"])
+    summary = batch(dep, source, out, concurrency=1, policy=FAST)
+    assert (summary.skipped, summary.ok) == (2, 2) and sorted(output_ids(out)) == [1, 2, 3, 4]
 
 
 def test_rate_limit_headers_pause_new_requests() -> None:
