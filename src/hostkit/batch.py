@@ -655,8 +655,9 @@ def batch(
     rate-limit headers, grown back one at a time). A transient error (5xx, timeout,
     connection) is sent again up to ``retries`` times on top of the provider's own
     retries; ``policy`` sets the waits (default :class:`hostkit._retry.RetryPolicy`).
-    ``params`` go to every call, a line's ``params`` to its own. ``progress`` is
-    called with the live :class:`BatchSummary` after each line.
+    ``params`` go to every call, a line's ``params`` to its own. ``fsync=False``
+    skips the fsync behind each line. ``progress`` is called with the live
+    :class:`BatchSummary` after each line.
     """
     return run_sync(
         abatch(
