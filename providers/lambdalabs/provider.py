@@ -56,13 +56,14 @@ from hostkit.adapters import (
     build_chat_body,
     chat_stream,
     closest_matches,
+    error_from_response,
     get_logger,
     load_hardware,
     message_from_body,
-    parse_retry_after,
     report_progress,
     request_id_from,
     result_from_completion,
+    translate_httpx_error,
     translate_transport_errors,
 )
 from hostkit.errors import (
@@ -73,7 +74,6 @@ from hostkit.errors import (
     NotFound,
     ProviderError,
     QuotaExceeded,
-    RateLimited,
     Timeout,
     Unsupported,
 )
@@ -208,26 +208,13 @@ class LambdaLabsProvider(Provider):
 
     # -- the wire: one attempt, errors mapped; retries are the caller's -------------
     def translate_error(self, error: Exception) -> HostkitError | None:
-        """httpx failures and malformed bodies as hostkit errors (HTTP statuses: _raise)."""
-        import httpx
-
-        if isinstance(error, httpx.HTTPStatusError):
-            return self._status_error(error.response, "api")
-        if isinstance(error, httpx.TransportError):
-            try:
-                with translate_transport_errors(self.name):
-                    raise error
-            except HostkitError as mapped:
-                return mapped
-        if isinstance(error, httpx.HTTPError | httpx.InvalidURL | httpx.StreamError):
-            return ProviderError(
-                f"{type(error).__name__}: {error}", provider=self.name, retryable=False
-            )
-        if isinstance(error, ValueError):  # a body that is not the JSON it should be
-            return ProviderError(
-                f"malformed response from Lambda: {error}", provider=self.name, retryable=False
-            )
-        return None
+        """httpx failures and malformed bodies as hostkit errors (statuses: _status_error)."""
+        return translate_httpx_error(
+            error,
+            provider=self.name,
+            platform="Lambda",
+            on_status=lambda response: self._status_error(response, "api"),
+        )
 
     def _status_error(
         self, response: httpx.Response, kind: str, context: Mapping[str, Any] | None = None
@@ -254,7 +241,9 @@ class LambdaLabsProvider(Provider):
                     " Lambda API key, or read from the variable named when deploying; if either"
                     " changed since, redeploy)"
                 )
-            return self._by_status(status, message, response, common)
+            return error_from_response(
+                status, response.headers, b"", provider=self.name, message=message
+            )
         code = str(error.get("code") or "")
         text = str(error.get("message") or code or f"HTTP {status}")
         if suggestion := error.get("suggestion"):
@@ -309,23 +298,9 @@ class LambdaLabsProvider(Provider):
             return AuthenticationError(f"{message}; check {self.credential_variable()}", **common)
         if code in ("global/object-does-not-exist", "global/not-found"):
             return NotFound(message, **common)
-        return self._by_status(status, message, response, common)
-
-    @staticmethod
-    def _by_status(
-        status: int, message: str, response: httpx.Response, common: dict[str, Any]
-    ) -> HostkitError:
-        if status in (401, 403):
-            return AuthenticationError(message, **common)
-        if status == 404:
-            return NotFound(message, **common)
-        if status == 429:
-            return RateLimited(message, retry_after=parse_retry_after(response.headers), **common)
-        if status in (408, 504):
-            return Timeout(message, **common)
-        if 400 <= status < 500:
-            return ProviderError(message, retryable=False, **common)
-        return ProviderError(message, **common)
+        return error_from_response(
+            status, response.headers, b"", provider=self.name, message=message
+        )
 
     def _api_once(
         self,

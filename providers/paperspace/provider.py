@@ -43,6 +43,7 @@ from hostkit.adapters import (
     ServerKeys,
     build_chat_body,
     chat_stream,
+    error_from_response,
     get_logger,
     load_hardware,
     message_from_body,
@@ -50,6 +51,7 @@ from hostkit.adapters import (
     report_progress,
     request_id_from,
     result_from_completion,
+    translate_httpx_error,
     translate_transport_errors,
 )
 from hostkit.errors import (
@@ -164,26 +166,13 @@ class PaperspaceProvider(Provider):
 
     # -- the wire -------------------------------------------------------------------
     def translate_error(self, error: Exception) -> HostkitError | None:
-        """httpx failures and malformed bodies as hostkit errors (HTTP statuses: _status_error)."""
-        import httpx
-
-        if isinstance(error, httpx.HTTPStatusError):
-            return self._status_error(error.response, "api")
-        if isinstance(error, httpx.TransportError):
-            try:
-                with translate_transport_errors(self.name):
-                    raise error
-            except HostkitError as mapped:
-                return mapped
-        if isinstance(error, httpx.HTTPError | httpx.InvalidURL | httpx.StreamError):
-            return ProviderError(
-                f"{type(error).__name__}: {error}", provider=self.name, retryable=False
-            )
-        if isinstance(error, ValueError):
-            return ProviderError(
-                f"malformed response from Paperspace: {error}", provider=self.name, retryable=False
-            )
-        return None
+        """httpx failures and malformed bodies as hostkit errors (statuses: _status_error)."""
+        return translate_httpx_error(
+            error,
+            provider=self.name,
+            platform="Paperspace",
+            on_status=lambda response: self._status_error(response, "api"),
+        )
 
     def _status_error(
         self, response: httpx.Response, kind: str, context: Mapping[str, Any] | None = None
@@ -209,7 +198,9 @@ class PaperspaceProvider(Provider):
                         " key, or read from the variable named when deploying; if either"
                         " changed since, redeploy with update=True)"
                     )
-            return self._by_status(status, text, response, common)
+            return error_from_response(
+                status, response.headers, b"", provider=self.name, message=text
+            )
         code = str(body.get("code"))
         text = str(body.get("message") or code)
         issues = body.get("issues")
@@ -256,23 +247,9 @@ class PaperspaceProvider(Provider):
             return RateLimited(message, retry_after=parse_retry_after(response.headers), **common)
         if code in ("TIMEOUT", "CLIENT_CLOSED_REQUEST"):
             return Timeout(message, **common)
-        return self._by_status(status, message, response, common)
-
-    @staticmethod
-    def _by_status(
-        status: int, message: str, response: httpx.Response, common: dict[str, Any]
-    ) -> HostkitError:
-        if status in (401, 403):
-            return AuthenticationError(message, **common)
-        if status == 404:
-            return NotFound(message, **common)
-        if status == 429:
-            return RateLimited(message, retry_after=parse_retry_after(response.headers), **common)
-        if status in (408, 504):
-            return Timeout(message, **common)
-        if 400 <= status < 500:
-            return ProviderError(message, retryable=False, **common)
-        return ProviderError(message, **common)
+        return error_from_response(
+            status, response.headers, b"", provider=self.name, message=message
+        )
 
     def _api_once(
         self,

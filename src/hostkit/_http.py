@@ -38,6 +38,7 @@ __all__ = [
     "parse_go_duration",
     "parse_retry_after",
     "request_id_from",
+    "translate_httpx_error",
     "translate_transport_errors",
 ]
 
@@ -173,6 +174,38 @@ def translate_transport_errors(provider: str | None) -> Iterator[None]:
         raise ProviderError(
             f"connection failed: {type(error).__name__}: {error}", provider=provider, retryable=True
         ) from error
+
+
+def translate_httpx_error(
+    error: Exception,
+    *,
+    provider: str,
+    platform: str,
+    on_status: Callable[[httpx.Response], HostkitError],
+) -> HostkitError | None:
+    """An httpx failure (or a body that is not the JSON it should be) as a hostkit error.
+
+    For adapters that call httpx themselves: ``on_status`` maps a failure status
+    (the adapter reads its platform's error codes there); transport failures map as
+    :func:`translate_transport_errors` does. None for anything else.
+    """
+    import httpx
+
+    if isinstance(error, httpx.HTTPStatusError):
+        return on_status(error.response)
+    if isinstance(error, httpx.TransportError):
+        try:
+            with translate_transport_errors(provider):
+                raise error
+        except HostkitError as mapped:
+            return mapped
+    if isinstance(error, httpx.HTTPError | httpx.InvalidURL | httpx.StreamError):
+        return ProviderError(f"{type(error).__name__}: {error}", provider=provider, retryable=False)
+    if isinstance(error, ValueError):
+        return ProviderError(
+            f"malformed response from {platform}: {error}", provider=provider, retryable=False
+        )
+    return None
 
 
 class HttpClient:

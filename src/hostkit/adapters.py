@@ -14,6 +14,7 @@ from hostkit._http import (
     parse_go_duration,
     parse_retry_after,
     request_id_from,
+    translate_httpx_error,
     translate_transport_errors,
 )
 from hostkit._openai import (
@@ -58,6 +59,7 @@ __all__ = [
     "request_id_from",
     "result_from_completion",
     "to_messages",
+    "translate_httpx_error",
     "translate_transport_errors",
     "usage_from",
 ]
