@@ -151,6 +151,7 @@ class _StreamState:
     ttft: float | None = None
     ended: float | None = None
     finished: bool = False
+    finish_reason: str | None = None
     done: bool = False
 
 
@@ -513,7 +514,12 @@ class RouterClient:
                 request_id=request_id or state.completion_id,
                 timings=_timings(state.usage, state.time_info),
                 rate_limits=rate_limits_from(headers),
-                raw={"id": state.completion_id, "model": state.model, "usage": state.usage},
+                raw={
+                    "id": state.completion_id,
+                    "model": state.model,
+                    "usage": state.usage,
+                    "finish_reason": state.finish_reason,
+                },
             )
 
         return Stream(chunks(), finish, close=response.close)
@@ -550,8 +556,11 @@ class RouterClient:
             if event.get("time_info"):
                 state.time_info = event["time_info"]
             for choice in event.get("choices") or []:
-                if choice.get("finish_reason"):
+                reason = choice.get("finish_reason")
+                if reason:
                     state.finished = True
+                if isinstance(reason, str) and reason:
+                    state.finish_reason = reason
                 content = (choice.get("delta") or {}).get("content")
                 if content:
                     if state.ttft is None:

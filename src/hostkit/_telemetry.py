@@ -4,7 +4,9 @@
 span with the provider, deployment, model, instance, replicas, region and outcome;
 each ``invoke``, ``ainvoke`` and ``stream`` a span that follows the OpenTelemetry
 GenAI semantic conventions (``chat {model}``, ``gen_ai.*``, ``server.address``,
-``error.type``) plus ``hostkit.cost_usd``, ``hostkit.retries`` and ``hostkit.ttft_s``.
+``error.type``) plus ``hostkit.cost_usd``, ``hostkit.retries``, ``hostkit.ttft_s``, the
+platform's request id (``hostkit.request_id``, on failures too) and its own timings in
+seconds where it reports them (``hostkit.timings.queue_time`` and the like).
 Metrics: ``gen_ai.client.operation.duration``, ``gen_ai.client.token.usage``,
 ``gen_ai.client.operation.time_to_first_chunk``, ``hostkit.operation.duration``,
 ``hostkit.cost``, ``hostkit.retries`` and ``hostkit.errors``.
@@ -358,6 +360,7 @@ class Tracked:
             kind = error_type(error)
             attributes["error.type"] = kind
             metric_attributes["error.type"] = kind
+            _put(attributes, "hostkit.request_id", getattr(error, "request_id", None))
             message = scrub(str(error))
             span.add_event("exception", {"exception.type": kind, "exception.message": message})
             span.set_status(telemetry._trace.Status(telemetry._trace.StatusCode.ERROR, message))
@@ -405,6 +408,11 @@ class Tracked:
         if isinstance(ttft, (int, float)):
             attributes["hostkit.ttft_s"] = float(ttft)
             attributes["gen_ai.response.time_to_first_chunk"] = float(ttft)
+        timings = getattr(result, "timings", None)
+        if isinstance(timings, Mapping):  # the platform's own, in seconds
+            for key, seconds in timings.items():
+                if isinstance(seconds, (int, float)) and not isinstance(seconds, bool):
+                    attributes[f"hostkit.timings.{key}"] = float(seconds)
         if telemetry.capture_content:
             attributes["gen_ai.output.messages"] = _json(output_messages(result, reasons))
 
