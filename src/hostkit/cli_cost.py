@@ -123,13 +123,13 @@ def _show(result: Any) -> None:
         _out("no option matches")
     else:
         _table(
-            ["option", "kind", "USD/month", "per request", "breakdown", "as of"],
+            ["option", "kind", "USD/month", "per 1k req", "breakdown", "as of"],
             [
                 [
                     o.label,
                     o.kind,
                     _money(o.monthly_usd),
-                    _money(o.usd_per_request),
+                    _money(None if o.usd_per_request is None else o.usd_per_request * 1000),
                     _parts(o),
                     o.as_of or "-",
                 ]
