@@ -344,6 +344,32 @@ def test_error_spans_carry_the_error_type_and_the_platform_request_id(
     assert otel.points(TOKENS) == [] and otel.points("hostkit.cost") == []
 
 
+def test_a_stream_failing_mid_way_ends_its_span_with_the_error(
+    otel: Otel, platform: Platform, dep: hostkit.Deployment, waits: list[float]
+) -> None:
+    received: list[str] = []
+    with platform.replay("stream_error.yaml"), pytest.raises(errors.ProviderError) as caught:
+        for piece in hostkit.stream(dep, PROMPT, **platform.params):
+            received.append(piece)
+    assert received and waits == []  # text had arrived: never retried
+
+    span = otel.span("stream")
+    a = otel.attrs(span)
+    assert span.status.status_code == StatusCode.ERROR
+    assert a["error.type"] == "hostkit.errors.ProviderError"
+    assert caught.value.request_id and a["hostkit.request_id"] == caught.value.request_id
+    assert a["gen_ai.request.stream"] is True and a["server.address"] == platform.host
+    assert "hostkit.ttft_s" not in a and "gen_ai.usage.output_tokens" not in a
+    (failed,) = otel.points("hostkit.errors")
+    assert dict(failed.attributes) == {
+        "hostkit.operation": "stream",
+        "hostkit.provider": platform.name,
+        "error.type": "hostkit.errors.ProviderError",
+    }
+    (duration,) = otel.points(DURATION)
+    assert duration.attributes["error.type"] == "hostkit.errors.ProviderError"
+
+
 def test_no_secret_in_any_span_or_metric(
     otel: Otel, platform: Platform, dep: hostkit.Deployment
 ) -> None:
