@@ -300,6 +300,14 @@ def _from_response(
     )
 
 
+def _host_of(error: Exception) -> str:
+    """`` (host)`` of the request that failed, when the error still carries it."""
+    try:
+        return f" ({error.request.url.host})"  # type: ignore[attr-defined]
+    except (AttributeError, RuntimeError):
+        return ""
+
+
 def translate(
     error: BaseException, *, context_lengths: Mapping[str, int] | None = None
 ) -> HostkitError | None:
@@ -338,7 +346,7 @@ def translate(
         )
     if isinstance(error, httpx2.ConnectError):
         failure = ProviderError(
-            f"could not connect to the Hugging Face router: {error}",
+            f"could not connect to Hugging Face{_host_of(error)}: {error}",
             provider=PROVIDER,
             retryable=True,
         )
