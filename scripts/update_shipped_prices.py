@@ -96,8 +96,7 @@ def _table_name(line: str, where: str) -> tuple[str, str]:
 
 def _block(lines: list[str]) -> str:
     """Comment lines without the blank lines around them."""
-    text = "\n".join(lines).strip("\n")
-    return text
+    return "\n".join(lines).strip("\n")
 
 
 def read_price_file(path: Path) -> PriceFile:
@@ -132,8 +131,9 @@ def read_price_file(path: Path) -> PriceFile:
         elif current is None or not stripped or stripped.startswith("#"):
             pending.append(line)
         elif any(p.strip() for p in pending):
+            first = next(i for i, p in enumerate(pending) if p.strip())
             raise UpdateError(
-                f"{path}:{number - len(pending)}: a comment inside the row {current[1]!r}"
+                f"{path}:{number - len(pending) + first}: a comment inside the row {current[1]!r}"
                 " would be lost; move it above the row's [header]"
             )
         else:

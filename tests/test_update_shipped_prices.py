@@ -210,10 +210,10 @@ def test_a_comment_inside_a_row_is_refused_not_dropped(tmp_path: Path, config_fi
     target = copy_of("azureml", tmp_path)
     lines = target.read_text(encoding="utf-8").splitlines()
     body = next(i for i, line in enumerate(lines) if line.startswith("usd_per_hour"))
-    lines.insert(body, "# a maintainer's remark")
+    lines[body:body] = ["", "# a maintainer's remark"]
     target.write_text("\n".join(lines) + "\n", encoding="utf-8")
     before = target.read_bytes()
-    with pytest.raises(updater.UpdateError, match=rf"{target.name}:{body + 1}: a comment inside"):
+    with pytest.raises(updater.UpdateError, match=rf"{target.name}:{body + 2}: a comment inside"):
         updater.read_price_file(target)
     with cassette(live_cassette("azureml", CASSETTES["azureml"]), record_mode="none"):
         assert run("azureml", "--file", target, "--config", config_file) == 1
