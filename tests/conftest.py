@@ -1,4 +1,4 @@
-"""Fixtures shared by the telemetry tests: the OpenTelemetry SDK, kept in memory.
+"""Shared fixtures: the OpenTelemetry SDK kept in memory, and the serverless platforms.
 
 Test modules are imported with ``--import-mode=importlib`` and cannot import each
 other, so what several of them need lives here (``Otel`` is imported under
@@ -7,7 +7,9 @@ other, so what several of them need lives here (``Otel`` is imported under
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +21,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes
 from opentelemetry.semconv.attributes import error_attributes, server_attributes
 
+import hostkit
 import hostkit.telemetry
+from hostkit.testing import cassette
 
 #: every attribute name the semantic conventions define in these namespaces
 CONVENTIONS = {
@@ -100,3 +104,97 @@ def otel() -> Iterator[Otel]:
 def make_otel() -> type[Otel]:
     """The :class:`Otel` class itself, for tests that enable telemetry their own way."""
     return Otel
+
+
+# -- the serverless platforms, replayed from their recorded cassettes ----------------
+PROVIDERS = Path(__file__).resolve().parents[1] / "providers"
+#: the prompt every serverless cassette (ainvoke, invoke, stream, error_*) was recorded with
+SERVERLESS_PROMPT = "Say hello in five words."
+
+
+@dataclass
+class ServerlessTarget:
+    """A serverless deployment whose cassettes are ``providers/<name>/tests/cassettes``.
+
+    ``params`` are the call parameters the cassettes hold; ``waits`` collects the retry
+    waits the platform asked for (recorded instead of slept).
+    """
+
+    name: str
+    deployment: hostkit.Deployment
+    params: dict[str, Any]
+    waits: list[float] = field(default_factory=list)
+
+    def tape(self, cassette_name: str) -> Path:
+        return PROVIDERS / self.name / "tests" / "cassettes" / cassette_name
+
+
+def _groq(monkeypatch: pytest.MonkeyPatch) -> tuple[hostkit.Deployment, dict[str, Any]]:
+    monkeypatch.setenv("GROQ_API_KEY", "gsk_testFakeKey000000")
+    provider = hostkit.get_provider("groq")
+    dep = provider.serverless_deployment("groq-chat", "openai/gpt-oss-120b", None, {})
+    return dep, {"max_tokens": 64, "temperature": 0}
+
+
+def _cerebras(monkeypatch: pytest.MonkeyPatch) -> tuple[hostkit.Deployment, dict[str, Any]]:
+    monkeypatch.setenv("CEREBRAS_API_KEY", "csk-test-not-a-real-key")
+    for name in ("CEREBRAS_BASE_URL", "CEREBRAS_CUSTOM_HEADERS"):
+        monkeypatch.delenv(name, raising=False)
+    provider = hostkit.get_provider("cerebras")
+    return provider.serverless_deployment("chat", "gpt-oss-120b", None, {}), {"max_tokens": 256}
+
+
+def _huggingface(monkeypatch: pytest.MonkeyPatch) -> tuple[hostkit.Deployment, dict[str, Any]]:
+    monkeypatch.setenv("HF_TOKEN", "hf_hostkitFakeTestToken00")
+    for name in ("HF_HUB_OFFLINE", "HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    provider = hostkit.get_provider("huggingface")
+    with cassette(PROVIDERS / "huggingface" / "tests" / "cassettes" / "deploy.yaml"):
+        dep = provider.deploy({"model": SERVERLESS_MODELS["huggingface"]})
+    return dep, {"max_tokens": 32}
+
+
+def _replicate(monkeypatch: pytest.MonkeyPatch) -> tuple[hostkit.Deployment, dict[str, Any]]:
+    monkeypatch.setenv("REPLICATE_API_TOKEN", "r8_testsFakeToken0000")
+    provider = hostkit.get_provider("replicate")
+    with cassette(PROVIDERS / "replicate" / "tests" / "cassettes" / "deploy.yaml"):
+        dep = provider.deploy({"model": SERVERLESS_MODELS["replicate"]})
+    return dep, {"max_tokens": 32}
+
+
+SERVERLESS_MODELS = {
+    "groq": "openai/gpt-oss-120b",
+    "cerebras": "gpt-oss-120b",
+    "huggingface": "meta-llama/Llama-3.3-70B-Instruct",
+    "replicate": "meta/meta-llama-3-8b-instruct",
+}
+_SETUPS: dict[str, Callable[[pytest.MonkeyPatch], tuple[hostkit.Deployment, dict[str, Any]]]] = {
+    "groq": _groq,
+    "cerebras": _cerebras,
+    "huggingface": _huggingface,
+    "replicate": _replicate,
+}
+
+
+@pytest.fixture
+def serverless(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], ServerlessTarget]:
+    """Deploy ``"groq"``, ``"cerebras"``, ``"huggingface"`` (router) or ``"replicate"``.
+
+    Fake credentials, the platform's recorded deploy where it has one, and the
+    provider's retry waits recorded instead of slept.
+    """
+
+    def make(name: str) -> ServerlessTarget:
+        dep, params = _SETUPS[name](monkeypatch)
+        target = ServerlessTarget(name, dep, params)
+        provider = dep._provider
+        assert provider is not None
+
+        async def asleep(seconds: float) -> None:
+            target.waits.append(seconds)
+
+        monkeypatch.setattr(provider.retry, "sleep", target.waits.append)
+        monkeypatch.setattr(provider.retry, "asleep", asleep)
+        return target
+
+    return make

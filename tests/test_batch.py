@@ -19,7 +19,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -29,9 +29,11 @@ from hostkit._retry import RetryPolicy
 from hostkit.batch import AdaptiveLimit, batch, read_input, scan_output
 from hostkit.testing import cassette
 
+if TYPE_CHECKING:
+    from conftest import ServerlessTarget  # tests/conftest.py: the serverless fixture
+
 ROOT = Path(__file__).resolve().parents[1]
 FAKE_SERVER = ROOT / "providers" / "local" / "tests" / "fake_openai_server.py"
-PROVIDERS = ROOT / "providers"
 EXAMPLE = "hostkit_examples.study_score:predict"
 PROMPT = "Say hello in five words."
 MAX_IN_FLIGHT = 2
@@ -368,63 +370,26 @@ def test_cli_summary_and_usage_errors(
     assert "--output" in capsys.readouterr().err
 
 
-# -- recorded serverless platforms -----------------------------------------------------
-def _groq(monkeypatch: pytest.MonkeyPatch) -> tuple[hostkit.Deployment, dict[str, Any]]:
-    monkeypatch.setenv("GROQ_API_KEY", "gsk_testFakeKey000000")
-    provider = hostkit.get_provider("groq")
-    dep = provider.serverless_deployment("groq-chat", "openai/gpt-oss-120b", None, {})
-    return dep, {"max_tokens": 64, "temperature": 0}
-
-
-def _cerebras(monkeypatch: pytest.MonkeyPatch) -> tuple[hostkit.Deployment, dict[str, Any]]:
-    monkeypatch.setenv("CEREBRAS_API_KEY", "csk-test-not-a-real-key")
-    for name in ("CEREBRAS_BASE_URL", "CEREBRAS_CUSTOM_HEADERS"):
-        monkeypatch.delenv(name, raising=False)
-    provider = hostkit.get_provider("cerebras")
-    return provider.serverless_deployment("chat", "gpt-oss-120b", None, {}), {"max_tokens": 256}
-
-
-def _huggingface(monkeypatch: pytest.MonkeyPatch) -> tuple[hostkit.Deployment, dict[str, Any]]:
-    monkeypatch.setenv("HF_TOKEN", "hf_hostkitFakeTestToken00")
-    for name in ("HF_HUB_OFFLINE", "HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-    provider = hostkit.get_provider("huggingface")
-    with cassette(PROVIDERS / "huggingface" / "tests" / "cassettes" / "deploy.yaml"):
-        dep = provider.deploy({"provider": "huggingface", "model": MODELS["huggingface"]})
-    return dep, {"max_tokens": 32}
-
-
-def _replicate(monkeypatch: pytest.MonkeyPatch) -> tuple[hostkit.Deployment, dict[str, Any]]:
-    monkeypatch.setenv("REPLICATE_API_TOKEN", "r8_testsFakeToken0000")
-    provider = hostkit.get_provider("replicate")
-    with cassette(PROVIDERS / "replicate" / "tests" / "cassettes" / "deploy.yaml"):
-        dep = provider.deploy({"model": MODELS["replicate"]})
-    return dep, {"max_tokens": 32}
-
-
-MODELS = {
-    "huggingface": "meta-llama/Llama-3.3-70B-Instruct",
-    "replicate": "meta/meta-llama-3-8b-instruct",
-}
-Setup = Callable[[pytest.MonkeyPatch], tuple[hostkit.Deployment, dict[str, Any]]]
-#: (setup, text, USD per call from the recorded usage and the adapter's price, or None)
-SERVERLESS: dict[str, tuple[Setup, str, float | None]] = {
-    "groq": (_groq, "Hello there, nice meeting you!", (77 * 0.15 + 29 * 0.60) / 1e6),
-    "cerebras": (_cerebras, "Hello there, nice to meet!", (76 * 0.35 + 29 * 0.75) / 1e6),
-    "huggingface": (_huggingface, "Hello there, nice to meet you!", (43 * 0.59 + 9 * 0.79) / 1e6),
-    "replicate": (_replicate, "Hello! Nice to meet you!", None),  # no per-token price known
+# -- recorded serverless platforms (deployed by tests/conftest.py's serverless fixture) -
+#: (text, USD per call from the recorded usage and the adapter's price, or None)
+SERVERLESS: dict[str, tuple[str, float | None]] = {
+    "groq": ("Hello there, nice meeting you!", (77 * 0.15 + 29 * 0.60) / 1e6),
+    "cerebras": ("Hello there, nice to meet!", (76 * 0.35 + 29 * 0.75) / 1e6),
+    "huggingface": ("Hello there, nice to meet you!", (43 * 0.59 + 9 * 0.79) / 1e6),
+    "replicate": ("Hello! Nice to meet you!", None),  # no per-token price known
 }
 
 
 @pytest.mark.parametrize("name", sorted(SERVERLESS))
 def test_serverless_platforms_from_their_cassettes(
-    name: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    name: str, serverless: Callable[[str], ServerlessTarget], tmp_path: Path
 ) -> None:
-    setup, text, per_call = SERVERLESS[name]
-    dep, params = setup(monkeypatch)
+    text, per_call = SERVERLESS[name]
+    target = serverless(name)
+    dep, params = target.deployment, target.params
     source = write_lines(tmp_path / "in.jsonl", [{"id": i, "request": PROMPT} for i in range(3)])
     out = tmp_path / "out.jsonl"
-    tape = PROVIDERS / name / "tests" / "cassettes" / "ainvoke.yaml"
+    tape = target.tape("ainvoke.yaml")
     with (
         cassette(tape, allow_playback_repeats=True) as recorded,
         warnings.catch_warnings(),

@@ -125,6 +125,7 @@ class Step:
         data["cost_basis"] = self.cost.basis
         data["cost_source"] = self.cost.source
         data["cost_as_of"] = self.cost.as_of
+        data["cost_note"] = self.cost.note
         for key, value in self.platform_timings.items():
             data[f"platform_{key}_s"] = value
         return data

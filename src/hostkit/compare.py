@@ -168,13 +168,17 @@ def mean_timings(samples: Sequence[Sample]) -> dict[str, float]:
 # -- cost ------------------------------------------------------------------------------
 @dataclass
 class ObservedCost:
-    """Cost per 1,000 requests and per million tokens as observed in a run."""
+    """Cost per 1,000 requests and per million tokens as observed in a run.
+
+    ``note`` says why a figure is None (no price known, nothing succeeded).
+    """
 
     per_1k_requests: float | None
     per_million_tokens: float | None
     basis: str
     source: str | None = None
     as_of: str | None = None
+    note: str | None = None
 
 
 def hourly_price(deployment: Deployment) -> CostEstimate:
@@ -198,8 +202,12 @@ def observed_cost(
     tokens = sum((s.input_tokens or 0) + (s.output_tokens or 0) for s in good)
     if hourly is not None:
         basis = "hourly price / measured throughput"
-        if hourly.usd is None or not good or duration_s <= 0:
-            return ObservedCost(None, None, basis, hourly.source, hourly.as_of)
+        if hourly.usd is None:
+            why = "; ".join(hourly.warnings) or "no hourly price known"
+            return ObservedCost(None, None, basis, hourly.source, hourly.as_of, why)
+        if not good or duration_s <= 0:
+            why = "no successful request: no throughput to divide the hourly price by"
+            return ObservedCost(None, None, basis, hourly.source, hourly.as_of, why)
         usd_per_s = hourly.usd / 3600
         per_request = usd_per_s * duration_s / len(good)
         per_token = usd_per_s * duration_s / tokens if tokens else None
@@ -212,8 +220,16 @@ def observed_cost(
         )
     basis = "sum of InvokeResult.cost_usd (per-use billing)"
     costs = [s.cost_usd for s in good]
-    if not good or any(c is None for c in costs):
-        return ObservedCost(None, None, basis)  # the adapter already warned once (PriceUnknown)
+    if not good:
+        return ObservedCost(None, None, basis, note="no successful request to price")
+    unpriced = sum(1 for c in costs if c is None)
+    if unpriced:  # the adapter already warned once (PriceUnknown)
+        why = (
+            f"{unpriced} of {len(good)} results came without a price: the"
+            f" {deployment.provider} adapter knows no price for {deployment.model}"
+            " (set one under [prices] in the config)"
+        )
+        return ObservedCost(None, None, basis, note=why)
     total = sum(c for c in costs if c is not None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -315,6 +331,7 @@ class DeploymentReport:
         data["cost_basis"] = self.cost.basis
         data["cost_source"] = self.cost.source
         data["cost_as_of"] = self.cost.as_of
+        data["cost_note"] = self.cost.note
         for key, value in self.platform_timings.items():
             data[f"platform_{key}_s"] = value
         return data
