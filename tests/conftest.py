@@ -7,6 +7,7 @@ other, so what several of them need lives here (``Otel`` is imported under
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ from opentelemetry.semconv.attributes import error_attributes, server_attributes
 
 import hostkit
 import hostkit.telemetry
+from hostkit.compare import ObservedCost
 from hostkit.testing import cassette
 
 #: every attribute name the semantic conventions define in these namespaces
@@ -108,13 +110,92 @@ def make_otel() -> type[Otel]:
 
 # -- the serverless platforms, replayed from their recorded cassettes ----------------
 PROVIDERS = Path(__file__).resolve().parents[1] / "providers"
-#: the prompt every serverless cassette (ainvoke, invoke, stream, error_*) was recorded with
-SERVERLESS_PROMPT = "Say hello in five words."
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What one platform's recorded answers (ainvoke, stream, error_429_exhausted) say."""
+
+    text: str
+    usage: tuple[int, int]
+    #: the platform's own timings in ainvoke.yaml and in stream.yaml
+    timings: dict[str, float]
+    stream_total_time: float
+    #: USD per call (recorded usage x prices.toml), its source and date; None: unpriced
+    per_call: float | None
+    source: str | None
+    as_of: str | None
+    #: the retry-after of each 429 in error_429_exhausted.yaml but the last
+    waits: tuple[float, ...]
+
+
+TODAY = _dt.date.today().isoformat()
+RECORDED = {
+    "groq": Recorded(
+        text="Hello there, nice meeting you!",
+        usage=(77, 29),
+        timings={  # usage.{queue,prompt,completion,total}_time
+            "queue_time": 0.049621843,
+            "prompt_time": 0.004207611,
+            "completion_time": 0.05842231,
+            "total_time": 0.062629921,
+        },
+        stream_total_time=0.062094214,  # x_groq.usage on the last chunk
+        per_call=(77 * 0.15 + 29 * 0.60) / 1e6,  # openai/gpt-oss-120b in groq/prices.toml
+        source="https://groq.com/pricing/",
+        as_of="2026-06-04",
+        waits=(2.0, 1.0, 3.0),
+    ),
+    "cerebras": Recorded(
+        text="Hello there, nice to meet!",
+        usage=(76, 29),
+        timings={  # time_info
+            "queue_time": 0.000412,
+            "prompt_time": 0.00231,
+            "completion_time": 0.009844,
+            "total_time": 0.01493,
+        },
+        stream_total_time=0.01493,
+        per_call=(76 * 0.35 + 29 * 0.75) / 1e6,  # gpt-oss-120b in cerebras/prices.toml
+        source="https://inference-docs.cerebras.ai/models/openai-oss",
+        as_of="2026-11-22",
+        waits=(2.0, 2.0, 2.0),
+    ),
+    "huggingface": Recorded(
+        text="Hello there, nice to meet you!",
+        usage=(43, 9),
+        timings={  # the serving backend's (groq) usage timings, passed through the router
+            "queue_time": 0.051829,
+            "prompt_time": 0.002291,
+            "completion_time": 0.0325,
+            "total_time": 0.034791,
+        },
+        stream_total_time=0.034791,
+        # groq's $0.59 / $0.79 per million, live in deploy.yaml's recorded model list
+        per_call=(43 * 0.59 + 9 * 0.79) / 1e6,
+        source="https://router.huggingface.co/v1/models",
+        as_of=TODAY,  # a live price is dated the day it is read
+        waits=(2.0, 2.0, 2.0),
+    ),
+    "replicate": Recorded(
+        text="Hello! Nice to meet you!",
+        usage=(18, 7),
+        timings={"predict_time": 0.184521, "time_to_first_token": 0.031277, "total_time": 0.213947},
+        stream_total_time=0.213947,
+        per_call=None,  # replicate/prices.toml ships no per-token model price
+        source=None,
+        as_of=None,
+        waits=(1.0, 1.0, 1.0),
+    ),
+}
 
 
 @dataclass
 class ServerlessTarget:
     """A serverless deployment whose cassettes are ``providers/<name>/tests/cassettes``.
+
+    Every one of them (ainvoke, stream, error_*) was recorded for the prompt
+    ``"Say hello in five words."``.
 
     ``params`` are the call parameters the cassettes hold; ``waits`` collects the retry
     waits the platform asked for (recorded instead of slept).
@@ -123,10 +204,29 @@ class ServerlessTarget:
     name: str
     deployment: hostkit.Deployment
     params: dict[str, Any]
+    recorded: Recorded
     waits: list[float] = field(default_factory=list)
 
     def tape(self, cassette_name: str) -> Path:
         return PROVIDERS / self.name / "tests" / "cassettes" / cassette_name
+
+    def assert_cost(self, cost: ObservedCost, calls: int) -> None:
+        """Per 1,000 requests and per million tokens from the recorded usage, or None and why."""
+        assert cost.basis == "sum of InvokeResult.cost_usd (per-use billing)"
+        per_call = self.recorded.per_call
+        if per_call is None:
+            assert cost.per_1k_requests is None and cost.per_million_tokens is None
+            assert cost.note == (
+                f"{calls} of {calls} results came without a price: the {self.name} adapter"
+                f" knows no price for {self.deployment.model} (set one under [prices] in the"
+                " config)"
+            )
+            return
+        assert cost.per_1k_requests == pytest.approx(per_call * 1000)
+        tokens = sum(self.recorded.usage)
+        assert cost.per_million_tokens == pytest.approx(per_call / tokens * 1e6)
+        assert (cost.source, cost.as_of) == (self.recorded.source, self.recorded.as_of)
+        assert cost.note is None
 
 
 def _groq(monkeypatch: pytest.MonkeyPatch) -> tuple[hostkit.Deployment, dict[str, Any]]:
@@ -186,7 +286,7 @@ def serverless(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], ServerlessTar
 
     def make(name: str) -> ServerlessTarget:
         dep, params = _SETUPS[name](monkeypatch)
-        target = ServerlessTarget(name, dep, params)
+        target = ServerlessTarget(name, dep, params, RECORDED[name])
         provider = dep._provider
         assert provider is not None
 

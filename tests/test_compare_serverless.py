@@ -10,12 +10,10 @@ for the router, the live price its recorded model list carries).
 from __future__ import annotations
 
 import csv
-import datetime as _dt
 import json
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,92 +21,15 @@ import pytest
 import yaml
 
 from hostkit import errors
-from hostkit.compare import CompareResult, DeploymentReport, compare
+from hostkit.compare import CompareResult, compare
 from hostkit.testing import cassette
 
 if TYPE_CHECKING:
     from conftest import ServerlessTarget  # tests/conftest.py: the serverless fixture
 
 PROMPT = "Say hello in five words."
-PER_USE = "sum of InvokeResult.cost_usd (per-use billing)"
 
 
-@dataclass(frozen=True)
-class Recorded:
-    """What one platform's recorded answers say, and what hostkit prices them at."""
-
-    text: str
-    usage: tuple[int, int]
-    #: the platform's own timings in ainvoke.yaml and in stream.yaml
-    timings: dict[str, float]
-    stream_total_time: float
-    #: USD per call (recorded usage x prices.toml), its source and date; None: unpriced
-    per_call: float | None
-    source: str | None
-    as_of: str | None
-    #: the retry-after of each 429 in error_429_exhausted.yaml but the last
-    waits: tuple[float, ...]
-
-
-TODAY = _dt.date.today().isoformat()
-RECORDED = {
-    "groq": Recorded(
-        text="Hello there, nice meeting you!",
-        usage=(77, 29),
-        timings={  # usage.{queue,prompt,completion,total}_time
-            "queue_time": 0.049621843,
-            "prompt_time": 0.004207611,
-            "completion_time": 0.05842231,
-            "total_time": 0.062629921,
-        },
-        stream_total_time=0.062094214,  # x_groq.usage on the last chunk
-        per_call=(77 * 0.15 + 29 * 0.60) / 1e6,  # openai/gpt-oss-120b in groq/prices.toml
-        source="https://groq.com/pricing/",
-        as_of="2026-06-04",
-        waits=(2.0, 1.0, 3.0),
-    ),
-    "cerebras": Recorded(
-        text="Hello there, nice to meet!",
-        usage=(76, 29),
-        timings={  # time_info
-            "queue_time": 0.000412,
-            "prompt_time": 0.00231,
-            "completion_time": 0.009844,
-            "total_time": 0.01493,
-        },
-        stream_total_time=0.01493,
-        per_call=(76 * 0.35 + 29 * 0.75) / 1e6,  # gpt-oss-120b in cerebras/prices.toml
-        source="https://inference-docs.cerebras.ai/models/openai-oss",
-        as_of="2026-11-22",
-        waits=(2.0, 2.0, 2.0),
-    ),
-    "huggingface": Recorded(
-        text="Hello there, nice to meet you!",
-        usage=(43, 9),
-        timings={  # the serving backend's (groq) usage timings, passed through the router
-            "queue_time": 0.051829,
-            "prompt_time": 0.002291,
-            "completion_time": 0.0325,
-            "total_time": 0.034791,
-        },
-        stream_total_time=0.034791,
-        # groq's $0.59 / $0.79 per million, live in deploy.yaml's recorded model list
-        per_call=(43 * 0.59 + 9 * 0.79) / 1e6,
-        source="https://router.huggingface.co/v1/models",
-        as_of=TODAY,  # a live price is dated the day it is read
-        waits=(2.0, 2.0, 2.0),
-    ),
-    "replicate": Recorded(
-        text="Hello! Nice to meet you!",
-        usage=(18, 7),
-        timings={"predict_time": 0.184521, "time_to_first_token": 0.031277, "total_time": 0.213947},
-        stream_total_time=0.213947,
-        per_call=None,  # replicate/prices.toml ships no per-token model price
-        source=None,
-        as_of=None,
-        waits=(1.0, 1.0, 1.0),
-    ),
-}
 Serverless = Callable[[str], "ServerlessTarget"]
 
 
@@ -147,23 +68,6 @@ def run(
     return result, seen
 
 
-def assert_cost(report: DeploymentReport, name: str, calls: int) -> None:
-    """Per 1,000 requests and per million tokens from the recorded usage, or None and why."""
-    expected = RECORDED[name]
-    cost = report.cost
-    assert cost.basis == PER_USE
-    if expected.per_call is None:
-        assert cost.per_1k_requests is None and cost.per_million_tokens is None
-        assert cost.note == (
-            f"{calls} of {calls} results came without a price: the {name} adapter knows no"
-            f" price for {report.model} (set one under [prices] in the config)"
-        )
-        return
-    assert cost.per_1k_requests == pytest.approx(expected.per_call * 1000)
-    assert cost.per_million_tokens == pytest.approx(expected.per_call / sum(expected.usage) * 1e6)
-    assert (cost.source, cost.as_of, cost.note) == (expected.source, expected.as_of, None)
-
-
 def money(usd: float | None) -> str:
     """How the table prints a cost."""
     if usd is None:
@@ -171,7 +75,7 @@ def money(usd: float | None) -> str:
     return f"${usd:.2f}" if usd >= 0.01 else f"${usd:.6f}"
 
 
-PLATFORMS = sorted(RECORDED)
+PLATFORMS = ["cerebras", "groq", "huggingface", "replicate"]
 
 
 @pytest.mark.parametrize("name", PLATFORMS)
@@ -179,7 +83,7 @@ def test_counts_tokens_timings_and_cost_from_the_recorded_answer(
     name: str, serverless: Serverless, tmp_path: Path
 ) -> None:
     target = serverless(name)
-    expected = RECORDED[name]
+    expected = target.recorded
     result, seen = run(target, "ainvoke.yaml", tmp_path, repeat=3, concurrency=2)
     (report,) = result.reports
     assert report.kind == "serverless" and report.provider == name
@@ -196,7 +100,7 @@ def test_counts_tokens_timings_and_cost_from_the_recorded_answer(
     generating = report.latency_mean_s * report.successes
     assert report.output_tokens_per_s == pytest.approx(3 * expected.usage[1] / generating)
     assert report.platform_timings == pytest.approx(expected.timings)
-    assert_cost(report, name, calls=3)
+    target.assert_cost(report.cost, calls=3)
     unpriced = [w for w in seen if issubclass(w.category, errors.PriceUnknown)]
     assert len(unpriced) == (1 if expected.per_call is None else 0)
 
@@ -213,7 +117,7 @@ def test_streaming_measures_time_to_first_token(
     name: str, serverless: Serverless, tmp_path: Path
 ) -> None:
     target = serverless(name)
-    expected = RECORDED[name]
+    expected = target.recorded
     result, _ = run(target, "stream.yaml", tmp_path, repeat=2, stream=True)
     (report,) = result.reports
     assert result.streamed and (report.successes, report.errors) == (2, {})
@@ -227,7 +131,7 @@ def test_streaming_measures_time_to_first_token(
         2 * expected.usage[1],
     )
     assert report.platform_timings["total_time"] == pytest.approx(expected.stream_total_time)
-    assert_cost(report, name, calls=2)
+    target.assert_cost(report.cost, calls=2)
 
 
 @pytest.mark.parametrize("name", PLATFORMS)
@@ -251,7 +155,7 @@ def test_errors_are_counted_by_error_class(
     limited, _ = run(target, "error_429_exhausted.yaml", tmp_path, repeats=False)
     (report,) = limited.reports
     assert (report.successes, report.errors) == (0, {"RateLimited": 1})
-    assert target.waits == list(RECORDED[name].waits)  # each retry-after the platform sent
+    assert target.waits == list(target.recorded.waits)  # each retry-after the platform sent
 
 
 def test_two_serverless_platforms_side_by_side_in_one_run(
@@ -269,17 +173,17 @@ def test_two_serverless_platforms_side_by_side_in_one_run(
     assert recorded.play_count == 4
     assert [r.label for r in result.reports] == ["groq", "cerebras"]
     assert result.side_by_side() == [
-        {"prompt": PROMPT, "groq": RECORDED["groq"].text, "cerebras": RECORDED["cerebras"].text}
+        {"prompt": PROMPT, "groq": groq.recorded.text, "cerebras": cerebras.recorded.text}
     ]
-    for report in result.reports:
-        assert (report.provider, report.successes, report.errors) == (report.label, 2, {})
-        assert report.platform_timings == pytest.approx(RECORDED[report.label].timings)
-        assert_cost(report, report.label, calls=2)
+    for report, target in zip(result.reports, (groq, cerebras), strict=True):
+        assert (report.provider, report.successes, report.errors) == (target.name, 2, {})
+        assert report.platform_timings == pytest.approx(target.recorded.timings)
+        target.assert_cost(report.cost, calls=2)
 
     with result.write_outputs_csv(tmp_path / "outputs.csv").open() as handle:
         assert list(csv.reader(handle)) == [
             ["prompt", "groq", "cerebras"],
-            [PROMPT, RECORDED["groq"].text, RECORDED["cerebras"].text],
+            [PROMPT, groq.recorded.text, cerebras.recorded.text],
         ]
     with result.write_csv(tmp_path / "compare.csv").open() as handle:
         rows = {row["label"]: row for row in csv.DictReader(handle)}
@@ -308,10 +212,10 @@ def test_a_failing_platform_beside_a_working_one(serverless: Serverless, tmp_pat
     assert (failed.successes, failed.errors) == (0, {"AuthenticationError": 2})
     assert result.side_by_side()[1] == {
         "prompt": PROMPT,
-        "router": RECORDED["huggingface"].text,
+        "router": router.recorded.text,
         "predictions": "<AuthenticationError>",
     }
-    assert_cost(ok, "huggingface", calls=2)
+    router.assert_cost(ok.cost, calls=2)
     assert failed.cost.per_1k_requests is None and failed.cost.note
     table = result.table()
     assert "AuthenticationError:2" in table and "0/2" in table and "2/2" in table
