@@ -397,7 +397,7 @@ class BatchSummary:
         if self.cost_usd is None:
             cost = f"unknown ({self.cost_note})"
         else:
-            cost = f"${self.cost_usd:.6f} ({self.cost_basis})"
+            cost = f"{_usd(self.cost_usd)}: {self.cost_basis}"
         lines = [
             f"batch {self.deployment}: {state} in {self.duration_s:.1f}s",
             f"  ok {self.ok}, failed {self.failed}{f' ({errors})' if errors else ''},"
@@ -423,6 +423,13 @@ def _add(total: int | None, value: int | None) -> int | None:
 class _Costs:
     known_usd: float = 0.0
     unpriced: int = 0
+
+
+def _usd(amount: float) -> str:
+    """Cents for a dollar or more; small sums to the first significant digits."""
+    if amount == 0 or abs(amount) >= 0.01:
+        return f"${amount:,.2f}"
+    return f"${amount:.3g}"
 
 
 def _settle_cost(summary: BatchSummary, deployment: Deployment, costs: _Costs) -> None:
