@@ -300,23 +300,12 @@ def stage(path: Path, text: str, provider: str) -> Path:
 # -- fetching ---------------------------------------------------------------------------
 def fetch(name: str, config: Config) -> list[PriceRow]:
     """``name``'s live prices, through its adapter's ``fetch_live_prices()``."""
-    from hostkit._registry import get_provider
-
-    provider = None
     try:
-        provider = get_provider(name, config=config)
-        rows = provider.fetch_live_prices()
+        rows = catalog.fetch_live_prices(name, config)
     except Exception as error:  # reported, with secrets masked, and nothing written
-        raise UpdateError(f"{name}: fetch failed: {catalog._reason(error)}") from None
-    finally:
-        if provider is not None:
-            provider.close()
+        raise UpdateError(f"{name}: fetch failed: {catalog.failure_reason(error)}") from None
     if rows is None:
         raise UpdateError(f"{name}: fetch failed: its adapter publishes no live prices")
-    if not rows:
-        raise UpdateError(
-            f"{name}: fetch failed: the price API returned no price for any known instance type"
-        )
     return rows
 
 
@@ -325,7 +314,7 @@ def _targets(names: Sequence[str], file: Path | None) -> dict[str, Path]:
         raise UsageError(f"--file: needs exactly one provider, got {len(names)}")
     targets = {}
     for name in names:
-        if not catalog._publishes(name):
+        if not catalog.publishes_live_prices(name):
             raise UsageError(f"{name}: its adapter publishes no live prices (no price API)")
         path = file if file is not None else catalog.data_files(name).prices
         if path is None:
@@ -374,8 +363,10 @@ def run(args: argparse.Namespace) -> None:
     from hostkit._config import load_config
 
     config = load_config(args.config)
-    names = args.providers or [n for n in catalog.provider_names() if catalog._publishes(n)]
-    targets = _targets(catalog._names(names), args.file)
+    names = args.providers or [
+        n for n in catalog.provider_names() if catalog.publishes_live_prices(n)
+    ]
+    targets = _targets(catalog.provider_names_from(names), args.file)
     fetched = {name: fetch(name, config) for name in targets}
     summaries = {}
     staged: dict[Path, Path] = {}
@@ -403,7 +394,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: {error}; nothing written", file=sys.stderr)
         return 2 if isinstance(error, UsageError) else 1
     except (ConfigError, HostkitError) as error:
-        print(f"{PROG}: {catalog._reason(error)}; nothing written", file=sys.stderr)
+        print(f"{PROG}: {catalog.failure_reason(error)}; nothing written", file=sys.stderr)
         return 2 if isinstance(error, ConfigError) else 1
     return 0
 

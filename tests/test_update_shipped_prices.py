@@ -407,6 +407,6 @@ def test_default_providers_are_those_whose_adapter_publishes_live_prices(
     assert asked == [asked[0]] and asked[0] in {
         "azureml", "huggingface", "lambdalabs", "sagemaker", "vertex"
     }  # fmt: skip
-    published = [n for n in catalog.provider_names() if catalog._publishes(n)]
+    published = [n for n in catalog.provider_names() if catalog.publishes_live_prices(n)]
     assert set(published) >= {"azureml", "huggingface", "lambdalabs", "sagemaker", "vertex"}
     assert not {"groq", "cerebras", "local", "paperspace", "replicate"} & set(published)

@@ -47,10 +47,14 @@ __all__ = [
     "RefreshReport",
     "RefreshResult",
     "data_files",
+    "failure_reason",
+    "fetch_live_prices",
     "filter_rows",
     "matching_instances",
     "offerings",
     "provider_names",
+    "provider_names_from",
+    "publishes_live_prices",
     "refresh",
     "resolve_accelerator",
     "shipped_offerings",
@@ -318,7 +322,8 @@ def gpu_parts_in(rows: Mapping[str, PriceRow]) -> list[PriceRow]:
 
 
 # -- the whole table ------------------------------------------------------------------
-def _names(provider: str | Sequence[str] | None) -> list[str]:
+def provider_names_from(provider: str | Sequence[str] | None) -> list[str]:
+    """The installed providers named (all when None); ``ConfigError`` for an unknown one."""
     known = provider_names()
     if provider is None:
         return known
@@ -449,7 +454,7 @@ def offerings(
 
         config = load_config()
     rows: list[CatalogRow] = []
-    for name in _names(provider):
+    for name in provider_names_from(provider):
         live_rows = _live_rows(name, region, config) if live else None
         if live_rows is not None:
             rows.extend(live_rows)
@@ -598,7 +603,8 @@ class RefreshReport:
         return {"results": [r.to_dict() for r in self.results]}
 
 
-def _publishes(name: str) -> bool:
+def publishes_live_prices(name: str) -> bool:
+    """Whether provider ``name``'s adapter implements ``fetch_live_prices()``."""
     from hostkit._provider import Provider
     from hostkit._registry import provider_class
 
@@ -606,26 +612,40 @@ def _publishes(name: str) -> bool:
     return getattr(cls, "fetch_live_prices", None) is not Provider.fetch_live_prices
 
 
-def _reason(error: BaseException) -> str:
+def failure_reason(error: BaseException) -> str:
+    """``Class: message`` of a failed fetch, secrets masked."""
     from hostkit._redact import scrub
 
     message = getattr(error, "message", None) or str(error) or "no message"
     return scrub(f"{type(error).__name__}: {message}")
 
 
-def _refresh_one(name: str, config: Config | None) -> RefreshResult:
-    from hostkit import _live_prices
+def fetch_live_prices(name: str, config: Config | None = None) -> list[PriceRow] | None:
+    """Provider ``name``'s current list prices from its platform (None: not published).
+
+    Sends requests; raises the adapter's error on failure, ``ValueError`` on an answer
+    with no price. ``refresh()`` caches the rows; scripts/update_shipped_prices.py ships them.
+    """
     from hostkit._registry import get_provider
 
-    if not _publishes(name):
+    provider = get_provider(name, config=config)
+    try:
+        rows = provider.fetch_live_prices()
+    finally:
+        provider.close()
+    if rows is not None and not rows:
+        raise ValueError("the price API returned no price for any known instance type")
+    return rows
+
+
+def _refresh_one(name: str, config: Config | None) -> RefreshResult:
+    from hostkit import _live_prices
+
+    if not publishes_live_prices(name):
         return RefreshResult(name, "not published")
     previous = _live_prices.read_cache(name)
-    provider = None
     try:
-        provider = get_provider(name, config=config)
-        rows = provider.fetch_live_prices()
-        if rows is not None and not rows:
-            raise ValueError("the price API returned no price for any known instance type")
+        rows = fetch_live_prices(name, config)
     except Exception as error:  # every failure keeps the last good cache
         kept = (
             f"; kept the cached prices of {previous.fetched_at:%Y-%m-%d %H:%M} UTC"
@@ -635,14 +655,11 @@ def _refresh_one(name: str, config: Config | None) -> RefreshResult:
         return RefreshResult(
             name,
             "failed",
-            reason=_reason(error) + kept,
+            reason=failure_reason(error) + kept,
             rows=len(previous.rows) if previous else 0,
             fetched_at=previous.fetched_at.isoformat() if previous else None,
             cache=str(previous.path) if previous else None,
         )
-    finally:
-        if provider is not None:
-            provider.close()
     if rows is None:
         return RefreshResult(name, "not published")
     written = _live_prices.write_cache(name, rows)
@@ -672,4 +689,6 @@ def refresh(
         from hostkit._config import load_config
 
         config = load_config()
-    return RefreshReport(tuple(_refresh_one(name, config) for name in _names(providers)))
+    return RefreshReport(
+        tuple(_refresh_one(name, config) for name in provider_names_from(providers))
+    )
