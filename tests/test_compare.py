@@ -128,7 +128,7 @@ def test_unknown_price_is_none_with_exactly_one_warning(
 ) -> None:
     provider = groq_dep._provider
     assert provider is not None
-    cheap = provider.serverless_deployment("fast", "llama-3.1-8b-instant", None, {})
+    cheap = provider.serverless_deployment("fast", "qwen/qwen3-32b", None, {})
     with (
         cassette(GROQ_CASSETTES / "invoke_unpriced.yaml", allow_playback_repeats=True),
         warnings.catch_warnings(record=True) as seen,

@@ -467,7 +467,7 @@ def test_stream_cut_mid_way_is_an_error_not_a_short_answer(dep: hostkit.Deployme
 
 
 def test_unpriced_model_costs_none_with_exactly_one_warning(provider: GroqProvider) -> None:
-    cheap = provider.serverless_deployment("fast", "llama-3.1-8b-instant", None, {})
+    cheap = provider.serverless_deployment("fast", "qwen/qwen3-32b", None, {})
     with replay("invoke_unpriced.yaml") as recorded, warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
         first = provider.invoke(cheap, PROMPT, **PARAMS)
@@ -477,26 +477,26 @@ def test_unpriced_model_costs_none_with_exactly_one_warning(provider: GroqProvid
     assert first.usage.total_tokens == 51 and first.text == "Hello, how are you today?"
     price_warnings = [w for w in seen if issubclass(w.category, errors.PriceUnknown)]
     assert len(price_warnings) == 1
-    assert 'prices.groq."llama-3.1-8b-instant"' in str(price_warnings[0].message)
+    assert 'prices.groq."qwen/qwen3-32b"' in str(price_warnings[0].message)
     assert first.rate_limits["limit_requests"] == 14400
 
 
 def test_config_price_override_fills_cost() -> None:
     # the isolated working dir of this test is where hostkit looks for hostkit.toml
     Path("hostkit.toml").write_text(
-        '[prices.groq."llama-3.1-8b-instant"]\n'
-        "input_per_million = 0.05\noutput_per_million = 0.08\n"
+        '[prices.groq."qwen/qwen3-32b"]\n'
+        "input_per_million = 0.29\noutput_per_million = 0.59\n"
         'source = "https://groq.com/pricing/"\n'
     )
     made = hostkit.get_provider("groq")
-    cheap = made.serverless_deployment("fast", "llama-3.1-8b-instant", None, {})  # type: ignore[attr-defined]
+    cheap = made.serverless_deployment("fast", "qwen/qwen3-32b", None, {})  # type: ignore[attr-defined]
     with replay("invoke_unpriced.yaml"), warnings.catch_warnings():
         warnings.simplefilter("error", errors.PriceUnknown)
         result = made.invoke(cheap, PROMPT, **PARAMS)
-    assert result.cost_usd == pytest.approx((43 * 0.05 + 8 * 0.08) / 1e6)
+    assert result.cost_usd == pytest.approx((43 * 0.29 + 8 * 0.59) / 1e6)
     offered = {o.name: o for o in made.offerings()}
-    assert offered["llama-3.1-8b-instant"].usd_per_million_output == 0.08
-    assert offered["llama-3.1-8b-instant"].source == "https://groq.com/pricing/"
+    assert offered["qwen/qwen3-32b"].usd_per_million_output == 0.59
+    assert offered["qwen/qwen3-32b"].source == "https://groq.com/pricing/"
     assert offered[MODEL].usd_per_million_input == 0.15  # the shipped rows stay
 
 
