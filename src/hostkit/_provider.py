@@ -306,15 +306,20 @@ class Provider(ABC):
         if (
             spec.accelerator
             and not spec.instance
-            and self.capabilities.dedicated
+            and self.capabilities_for_spec(spec).dedicated
             and self.price_file
         ):
             # a portable accelerator ("A100-80GB:2") picks this platform's cheapest fitting type
-            from hostkit.catalog import resolve_accelerator
-
-            instance = resolve_accelerator(self.name, spec.accelerator, spec.region or None)
-            spec = spec.replace(instance=instance)
+            spec = spec.replace(instance=self.instance_for_accelerator(spec))
         return spec
+
+    def instance_for_accelerator(self, spec: DeploymentSpec) -> str:
+        """The instance type ``spec.accelerator`` resolves to here: the cheapest fitting one
+        in ``spec.region`` (adapters whose instance names carry more override this)."""
+        from hostkit.catalog import resolve_accelerator
+
+        assert spec.accelerator is not None
+        return resolve_accelerator(self.name, spec.accelerator, spec.region or None)
 
     def validate_spec(self, spec: DeploymentSpec) -> None:
         """Adapter hook: raise ConfigError for fields this platform cannot honour."""
