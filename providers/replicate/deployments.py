@@ -1,6 +1,8 @@
 """Replicate deployments: the dedicated half of the ``replicate`` provider.
 
-A spec **with** ``instance`` (a hardware SKU such as ``gpu-a100-large``) runs here: hostkit
+A spec **with** ``instance`` (a hardware SKU such as ``gpu-a100-large``), or with only a
+portable ``accelerator`` (``"A100-80GB:1"``, resolved to the cheapest SKU that fits from
+``hardware.toml`` and the price table), runs here: hostkit
 creates a Replicate *deployment* (your own instances of a model version, billed per second
 of each running instance) and invokes it through the same prediction code as the public
 models.
@@ -34,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from hostkit import Deployment, DeploymentSpec
+from hostkit._gpus import parse_accelerator
 from hostkit.adapters import get_logger, report_progress
 from hostkit.errors import (
     ConfigError,
@@ -67,7 +70,6 @@ MAX_INSTANCES = 20
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 #: spec fields a Replicate deployment cannot honour, and why
 _NOT_USED = {
-    "accelerator": "the hardware SKU in instance already names the GPU",
     "region": "Replicate chooses where instances run",
     "image": "a deployment runs a model version pushed to Replicate (its Cog image)",
     "scale_to_zero_after": "Replicate decides when idle instances stop",
@@ -189,6 +191,7 @@ class Deployments:
                     " remove it",
                     provider=self.provider.name,
                 )
+        self._check_accelerator(spec)
         if spec.env:
             raise ConfigError(
                 f"spec {spec.name!r}: env is not used by a Replicate deployment: the model"
@@ -203,6 +206,27 @@ class Deployments:
             )
         ModelRef.parse(spec.model)
         instances_for(spec)
+
+    def _check_accelerator(self, spec: DeploymentSpec) -> None:
+        """A portable accelerator ("A100-80GB:1") must fit the hardware SKU in instance."""
+        if spec.accelerator is None:
+            return
+        wanted = parse_accelerator(spec.accelerator)
+        hardware = self.provider.hardware.get(str(spec.instance))
+        if hardware is None or not wanted.accepts(
+            hardware.gpu_type, hardware.gpu_memory_gb, hardware.gpu_count
+        ):
+            carries = (
+                f"{hardware.gpu_count}x {hardware.gpu_type} {hardware.gpu_memory_gb:g}GB"
+                if hardware is not None and hardware.gpu_type and hardware.gpu_memory_gb
+                else "GPUs hostkit does not know"
+            )
+            raise ConfigError(
+                f"spec {spec.name!r}: accelerator {spec.accelerator!r} does not fit hardware"
+                f" {spec.instance!r} ({carries}); remove instance to let hostkit pick the"
+                " cheapest SKU that fits, or remove accelerator",
+                provider=self.provider.name,
+            )
 
     # -- reading ------------------------------------------------------------------------
     def to_deployment(

@@ -8,7 +8,9 @@ Two parts share this folder and this class, chosen by the spec (the rule users r
 * a spec **with** ``instance`` (a hardware SKU) creates a Replicate *deployment*
   (:mod:`hostkit_providers.replicate.deployments`): your own instances, sized by
   min/max instances, billed per second of each running instance; its predictions go
-  through the same code as the public models'.
+  through the same code as the public models'. A spec with a portable ``accelerator``
+  (``"A100-80GB:1"``) and no ``instance`` does too: the accelerator resolves to the
+  cheapest SKU that fits (``hardware.toml`` + ``prices.toml``).
 
 The SDK (``replicate``, the classic replicate-python on httpx) is imported at first use.
 One ``replicate.Client`` per provider instance, built lazily (construction sends
@@ -46,11 +48,13 @@ from hostkit import (
 )
 from hostkit.adapters import (
     NO_DELAY,
+    Hardware,
     PriceRow,
     PriceTable,
     ServerlessProvider,
     closest_matches,
     error_from_response,
+    load_hardware,
     message_from_body,
 )
 from hostkit.adapters import report_progress as _progress
@@ -208,6 +212,8 @@ class ReplicateProvider(ServerlessProvider):
         " (a spec with instance=<hardware SKU>)",
     }
     price_file = "prices.toml"
+    #: what each hardware SKU carries (GPU type, count, memory): portable accelerators
+    hardware_file = "hardware.toml"
     #: how long one call may take in all (seconds): waiting, polling and streaming
     default_timeout = 300.0
 
@@ -230,6 +236,16 @@ class ReplicateProvider(ServerlessProvider):
         self._ahttp_loop: object | None = None
         self.predictions = Predictions(self)
         self.deployments = Deployments(self)
+        self._hardware: dict[str, Hardware] | None = None
+
+    @property
+    def hardware(self) -> dict[str, Hardware]:
+        """The hardware SKUs of ``hardware.toml``, read at first use."""
+        if self._hardware is None:
+            from pathlib import Path
+
+            self._hardware = load_hardware(Path(__file__).with_name(self.hardware_file))
+        return self._hardware
 
     # -- the SDK client (one per provider instance, built at first use) ----------
     def _build_client(self) -> Any:
@@ -595,8 +611,9 @@ class ReplicateProvider(ServerlessProvider):
         return DEDICATED if is_deployment(deployment) else SERVERLESS
 
     def capabilities_for_spec(self, spec: DeploymentSpec) -> Capabilities:
-        """A spec with ``instance`` creates a Replicate deployment; without, it runs predictions."""
-        return DEDICATED if spec.instance else SERVERLESS
+        """A spec with ``instance`` (or a portable ``accelerator``, resolved to a SKU) creates
+        a Replicate deployment; without either, it runs predictions."""
+        return DEDICATED if spec.instance or spec.accelerator else SERVERLESS
 
     def _scale(
         self,
@@ -771,6 +788,8 @@ class ReplicateProvider(ServerlessProvider):
         ):
             if value is not None and (isinstance(value, bool) or value < 0):
                 raise ConfigError(f"cost: {label} must be a number >= 0, got {value!r}")
+        if isinstance(target, DeploymentSpec) and target.accelerator and not target.instance:
+            target = self.coerce_spec(target)  # a portable accelerator: the SKU it picks
         if (target.instance is not None) or (
             isinstance(target, Deployment) and is_deployment(target)
         ):
@@ -839,8 +858,10 @@ class ReplicateProvider(ServerlessProvider):
         return estimate
 
     def offerings(self, region: str | None = None) -> list[Offering]:
-        """Priced models (per token) and hardware (per second, shown per hour)."""
+        """Priced models (per token) and hardware SKUs (per second, shown per hour) with
+        their GPUs from ``hardware.toml``; a SKU without a price is listed with None."""
         offers = []
+        priced: set[str] = set()
         for section, rows in sorted(self.prices.sections.items()):
             for row in sorted(rows.values(), key=lambda r: r.key):
                 per_hour = row.usd_per_hour
@@ -849,12 +870,15 @@ class ReplicateProvider(ServerlessProvider):
                 is_hardware = section == "hardware" or (
                     section == "overrides" and not row.has_token_prices and "/" not in row.key
                 )
+                if is_hardware:
+                    priced.add(row.key)
                 offers.append(
-                    Offering(
+                    self._hardware_offering(row.key, row, per_hour)
+                    if is_hardware
+                    else Offering(
                         provider=self.name,
                         name=row.key,
-                        kind="instance" if is_hardware else "model",
-                        gpu_type=row.key if is_hardware and row.key.startswith("gpu") else None,
+                        kind="model",
                         usd_per_hour=per_hour,
                         usd_per_million_input=row.input_per_million,
                         usd_per_million_output=row.output_per_million,
@@ -862,4 +886,25 @@ class ReplicateProvider(ServerlessProvider):
                         as_of=row.as_of,
                     )
                 )
+        for key in sorted(set(self.hardware) - priced):
+            offers.append(self._hardware_offering(key, None, None))
         return offers
+
+    def _hardware_offering(
+        self, key: str, row: PriceRow | None, per_hour: float | None
+    ) -> Offering:
+        hw = self.hardware.get(key)
+        gpu_type = hw.gpu_type if hw else (key if key.startswith("gpu") else None)
+        return Offering(
+            provider=self.name,
+            name=key,
+            kind="instance",
+            gpu_type=gpu_type,
+            gpu_count=hw.gpu_count if hw else None,
+            gpu_memory_gb=hw.gpu_memory_gb if hw else None,
+            vcpus=hw.vcpus if hw else None,
+            ram_gb=hw.ram_gb if hw else None,
+            usd_per_hour=per_hour,
+            source=row.source if row else (hw.source if hw else None),
+            as_of=row.as_of if row else (hw.as_of if hw else None),
+        )
