@@ -34,6 +34,7 @@ from hostkit import (
     Stream,
     Usage,
 )
+from hostkit._gpus import parse_accelerator
 from hostkit._models import Status
 from hostkit._redact import is_secret_key
 from hostkit.adapters import (
@@ -326,12 +327,7 @@ class PaperspaceProvider(Provider):
                 " A6000 or H100 (the provider's offerings() lists the priced ones)",
                 provider=self.name,
             )
-        if spec.accelerator:
-            raise ConfigError(
-                "accelerator: a Paperspace machine type fixes its GPU; choose it through"
-                f" instance (e.g. A6000), not accelerator={spec.accelerator!r}",
-                provider=self.name,
-            )
+        self._check_accelerator(spec)
         if spec.scale_to_zero_after is not None:
             raise Unsupported(
                 "scale_to_zero_after: " + self.unsupported["scale_to_zero_after"],
@@ -852,6 +848,23 @@ class PaperspaceProvider(Provider):
             )
         return estimate
 
+    def _check_accelerator(self, spec: DeploymentSpec) -> None:
+        """A portable accelerator ("A100-80GB:1") must fit the machine type in instance."""
+        if not spec.accelerator:
+            return
+        wanted = parse_accelerator(spec.accelerator)
+        hardware = self.hardware.get(str(spec.instance))
+        if hardware is None or not wanted.accepts(
+            hardware.gpu_type, hardware.gpu_memory_gb, hardware.gpu_count
+        ):
+            carries = f"{hardware.gpu_count}x {hardware.gpu_type}" if hardware else "unknown GPUs"
+            raise ConfigError(
+                f"accelerator: machine type {spec.instance} ({carries}) does not fit"
+                f" {spec.accelerator!r}; a Paperspace machine type fixes its GPU: remove"
+                " instance to let hostkit pick the cheapest type that fits, or remove accelerator",
+                provider=self.name,
+            )
+
     @property
     def hardware(self) -> dict[str, Hardware]:
         if self._hardware is None:
@@ -861,14 +874,16 @@ class PaperspaceProvider(Provider):
         return self._hardware
 
     def offerings(self, region: str | None = None) -> list[Offering]:
-        """The machine types of the shipped price table (Paperspace has no catalog API)."""
+        """The machine types of the shipped price and hardware tables (Paperspace has no
+        catalog API); a type without a price is listed with None."""
         found = []
-        for row in self.prices.rows():
-            hardware = self.hardware.get(row.key)
+        rows = {row.key: row for row in self.prices.rows()}
+        for key in sorted(set(rows) | set(self.hardware)):
+            row, hardware = rows.get(key), self.hardware.get(key)
             found.append(
                 Offering(
                     provider=self.name,
-                    name=row.key,
+                    name=key,
                     kind="instance",
                     region=region,
                     gpu_type=hardware.gpu_type if hardware else None,
@@ -876,9 +891,9 @@ class PaperspaceProvider(Provider):
                     gpu_memory_gb=hardware.gpu_memory_gb if hardware else None,
                     vcpus=hardware.vcpus if hardware else None,
                     ram_gb=hardware.ram_gb if hardware else None,
-                    usd_per_hour=row.usd_per_hour,
-                    source=row.source,
-                    as_of=row.as_of,
+                    usd_per_hour=row.usd_per_hour if row else None,
+                    source=row.source if row else (hardware.source if hardware else None),
+                    as_of=row.as_of if row else (hardware.as_of if hardware else None),
                 )
             )
         return sorted(found, key=lambda o: o.name)

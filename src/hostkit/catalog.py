@@ -499,7 +499,7 @@ def _nearest(rows: Sequence[CatalogRow], accelerator: Accelerator, limit: int = 
         found = identify(row.gpu_type)
         same_family = 0 if found is not None and found.family == accelerator.gpu.family else 1
         memory = row.gpu_memory_gb or 0
-        wanted = accelerator.gpu.memory_gb or 0
+        wanted = accelerator.gpu.variant_memory_gb  # "L4": 24 GB, so 24 GB parts come first
         return (same_family, abs(memory - wanted), abs((row.gpu_count or 0) - accelerator.count))
 
     candidates = sorted((r for r in rows if r.kind == "instance" and r.gpu_count), key=distance)

@@ -271,7 +271,7 @@ def test_every_httpx_exception_is_mapped(provider: PaperspaceProvider) -> None:
     ("changes", "error", "words"),
     [
         ({"instance": None}, errors.ConfigError, "instance: required"),
-        ({"accelerator": "nvidia-a4000"}, errors.ConfigError, "fixes its GPU"),
+        ({"accelerator": "H100:1"}, errors.ConfigError, "fixes its GPU"),
         ({"scale_to_zero_after": "15m"}, errors.Unsupported, "never"),
         ({"replicas": 0}, errors.ConfigError, "at least one"),
         ({"task": "image-classification"}, errors.ConfigError, "own"),
