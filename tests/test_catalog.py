@@ -160,7 +160,7 @@ def test_filters() -> None:
     assert h100 and all(identify(r.gpu_type).family == "H100" for r in h100)  # type: ignore[union-attr]
     assert all((r.gpu_count or 0) >= 2 for r in h100)
     big = catalog.filter_rows(rows, min_gpu_memory_gb=90)
-    assert {r.gpu_memory_gb for r in big} <= {94, 180, 96}
+    assert {r.gpu_memory_gb for r in big} <= {94, 96, 141, 180}  # H100 NVL, GH200, H200, B200
     cheap = catalog.filter_rows(rows, max_usd_per_hour=1.0)
     assert cheap and all(r.usd_per_hour is not None and r.usd_per_hour <= 1.0 for r in cheap)
     east = catalog.offerings(region="eastus", config=Config())

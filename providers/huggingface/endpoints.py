@@ -104,6 +104,11 @@ OPTIONS = ("engine", "type", "revision", "framework", "scale_to_zero_timeout_min
 DEFAULT_SCALE_TO_ZERO_MINUTES = 15
 _NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$")
 _INSTANCE = re.compile(r"^(?P<type>[a-z0-9][a-z0-9-]*?)(?:-(?P<size>x\d+))?$")
+#: a catalog compute id: vendor, region (with dashes), then an instance type of a known family
+_COMPUTE_ID = re.compile(
+    r"^(?P<vendor>[a-z0-9]+)-(?P<region>[a-z0-9-]+?)-"
+    r"(?P<instance>(?:nvidia|intel|amd|inf|trn|neuron)[a-z0-9-]*-x\d+)$"
+)
 FINGERPRINT_TAG = "hostkit-fp-"
 #: how long invoke waits for a scaled-to-zero endpoint to wake (seconds)
 WAKE_TIMEOUT = 900.0
@@ -202,6 +207,20 @@ def split_instance(instance: str) -> tuple[str, str]:
     return match.group("type"), match.group("size") or "x1"
 
 
+def is_portable(accelerator: str | None) -> bool:
+    """Whether ``accelerator`` is a portable GPU request ("A100:1", "L4"), not the
+    platform's own compute accelerator field ("gpu", "cpu", "neuron")."""
+    return bool(accelerator) and str(accelerator).strip().lower() not in ACCELERATORS
+
+
+def split_compute_id(compute_id: str) -> tuple[str, str, str] | None:
+    """``("aws", "us-east-1", "nvidia-l4-x1")`` from ``"aws-us-east-1-nvidia-l4-x1"``."""
+    match = _COMPUTE_ID.match(compute_id)
+    if match is None:
+        return None
+    return match.group("vendor"), match.group("region"), match.group("instance")
+
+
 def accelerator_for(instance_type: str) -> str:
     if instance_type.startswith("nvidia-"):
         return "gpu"
@@ -272,15 +291,19 @@ class EndpointsClient(RouterClient):
             )
         assert spec.instance is not None
         instance_type, instance_size = split_instance(spec.instance)
-        accelerator = spec.accelerator or accelerator_for(instance_type)
-        if accelerator not in ACCELERATORS:
-            raise ConfigError(
-                f"accelerator: {accelerator!r} is not allowed; allowed: {', '.join(ACCELERATORS)}",
-                provider=name,
-            )
         vendor, region = split_region(
             spec.region or self.host.setting("region"), self.host.setting("vendor")
         )
+        accelerator = spec.accelerator or accelerator_for(instance_type)
+        if is_portable(accelerator):
+            self._check_fits(accelerator, vendor, region, f"{instance_type}-{instance_size}")
+            accelerator = accelerator_for(instance_type)
+        if accelerator not in ACCELERATORS:
+            raise ConfigError(
+                f"accelerator: {accelerator!r} is not allowed; allowed: {', '.join(ACCELERATORS)}"
+                " (the compute's own field), or a portable GPU request such as 'A100:1'",
+                provider=name,
+            )
         low = spec.min_replicas if spec.min_replicas is not None else spec.replicas
         if low is None:
             low = 1
@@ -341,6 +364,73 @@ class EndpointsClient(RouterClient):
             secrets=secrets,
             fingerprint=spec.fingerprint(),
         )
+
+    # -- portable accelerators ("A100:1") --------------------------------------
+    def compute_rows(self, vendor: str, region: str) -> list[Any]:
+        """Catalog rows of the computes in ``vendor/region``, keyed by compute id.
+
+        The shipped hardware table lists a vendor's computes once (under one region, as the
+        pricing page does): for another region of that vendor they are listed again under
+        its compute ids, priced only where a price for that exact id is known.
+        """
+        import dataclasses
+
+        from hostkit import catalog
+
+        rows = [r for r in catalog.offerings(self.host.name) if r.kind == "instance"]
+        prefix, where = f"{vendor}-{region}-", f"{vendor}/{region}"
+        by_id = {r.name: r for r in rows}
+        found: dict[str, Any] = {}
+        for row in rows:
+            parts = split_compute_id(row.name)
+            if parts is None or parts[0] != vendor or not row.gpu_count:
+                continue
+            key = prefix + parts[2]
+            if key in found and row.name != key:
+                continue  # the row for this exact compute id wins
+            own = by_id.get(key)
+            price = own.usd_per_hour if own is not None else None
+            found[key] = dataclasses.replace(
+                row,
+                name=key,
+                region=where,
+                usd_per_hour=price,
+                source=own.source if own is not None else row.source,
+                as_of=own.as_of if own is not None else row.as_of,
+            )
+        return list(found.values())
+
+    def instance_for_accelerator(self, spec: DeploymentSpec) -> str:
+        """The cheapest compute (``instanceType-instanceSize``) in the spec's vendor/region
+        with at least the GPUs ``spec.accelerator`` asks (see catalog.resolve_accelerator)."""
+        from hostkit.catalog import resolve_accelerator
+
+        assert spec.accelerator is not None
+        vendor, region = split_region(
+            spec.region or self.host.setting("region"), self.host.setting("vendor")
+        )
+        rows = self.compute_rows(vendor, region)
+        compute_id = resolve_accelerator(
+            self.host.name, spec.accelerator, f"{vendor}/{region}", rows=rows
+        )
+        return compute_id.removeprefix(f"{vendor}-{region}-")
+
+    def _check_fits(self, accelerator: str, vendor: str, region: str, instance: str) -> None:
+        from hostkit._gpus import parse_accelerator
+
+        wanted = parse_accelerator(accelerator)
+        row = next(
+            (r for r in self.compute_rows(vendor, region) if r.name.endswith(f"-{instance}")),
+            None,
+        )
+        if row is None or not wanted.accepts(row.gpu_type, row.gpu_memory_gb, row.gpu_count):
+            carries = f"{row.gpu_count}x {row.gpu_type}" if row is not None else "unknown GPUs"
+            raise ConfigError(
+                f"accelerator: {accelerator!r} does not fit instance {instance!r} ({carries});"
+                " remove instance to let hostkit pick the cheapest compute that fits, or set"
+                " accelerator to the compute's own field (gpu, cpu, neuron)",
+                provider=self.host.name,
+            )
 
     # -- the Endpoints API ---------------------------------------------------
     def _url(self, namespace: str, name: str | None = None, action: str | None = None) -> str:

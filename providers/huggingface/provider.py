@@ -9,7 +9,10 @@ Hugging Face sells two things, and this one provider covers both, side by side:
   Unsupported, ``teardown`` releases the local record;
 * **dedicated**: Inference Endpoints (``endpoints.py``). A spec *with* ``instance``
   deploys one: hardware you choose, billed per replica-hour, scaled by min/max
-  replicas, to zero, paused and resumed.
+  replicas, to zero, paused and resumed. So does a spec with a portable ``accelerator``
+  ("A100:1", "L4", "H100:8") and no ``instance``: it picks the cheapest compute that fits
+  in the spec's vendor/region (``hardware.toml`` + ``prices.toml``); ``accelerator`` =
+  "gpu" / "cpu" / "neuron" keeps meaning the compute's own field.
 
 Every dispatch on the two halves happens here (``_dedicated``); errors from both go
 through the one seam in ``_errors.py``.
@@ -35,7 +38,7 @@ from hostkit._serverless import ServerlessProvider
 from hostkit.errors import ConfigError, HostkitError, Unsupported
 
 from ._errors import translate
-from .endpoints import EndpointsClient
+from .endpoints import EndpointsClient, is_portable
 from .router import RouterClient
 
 __all__ = ["HuggingFaceProvider"]
@@ -90,7 +93,7 @@ class HuggingFaceProvider(ServerlessProvider):
     def _dedicated(self, target: Deployment | DeploymentSpec) -> bool:
         if isinstance(target, Deployment):
             return bool(target.raw.get("dedicated")) or target.instance is not None
-        return target.instance is not None
+        return target.instance is not None or is_portable(target.accelerator)
 
     def _half(self, target: Deployment | DeploymentSpec) -> RouterClient:
         return self.endpoints if self._dedicated(target) else self.router
@@ -100,8 +103,13 @@ class HuggingFaceProvider(ServerlessProvider):
         return DEDICATED if self._dedicated(deployment) else SERVERLESS
 
     def capabilities_for_spec(self, spec: DeploymentSpec) -> Capabilities:
-        """A spec with ``instance`` creates an Inference Endpoint; without, it uses the router."""
-        return DEDICATED if spec.instance else SERVERLESS
+        """A spec with ``instance`` (or a portable ``accelerator`` such as "A100:1", resolved
+        to a compute) creates an Inference Endpoint; without either, it uses the router."""
+        return DEDICATED if self._dedicated(spec) else SERVERLESS
+
+    def instance_for_accelerator(self, spec: DeploymentSpec) -> str:
+        """The cheapest compute in the spec's vendor/region fitting ``spec.accelerator``."""
+        return self.endpoints.instance_for_accelerator(spec)
 
     def validate_spec(self, spec: DeploymentSpec) -> None:
         if spec.instance is not None:
@@ -259,6 +267,8 @@ class HuggingFaceProvider(ServerlessProvider):
         ):
             if value is not None and (isinstance(value, bool) or value < 0):
                 raise ConfigError(f"cost: {label} must be a number >= 0, got {value!r}")
+        if isinstance(target, DeploymentSpec) and not target.instance and self._dedicated(target):
+            target = self.coerce_spec(target)  # a portable accelerator: the compute it picks
         return self._half(target).estimate(
             target,
             hours=hours,
