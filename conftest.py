@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,3 +48,40 @@ def isolated_hostkit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
     _api._instances.clear()
     yield state
     _api._instances.clear()
+
+
+# -- real deployments on the local provider, shared by the tests that drive them ---------
+FAKE_LLM_SERVER = Path(__file__).parent / "providers" / "local" / "tests" / "fake_openai_server.py"
+SCORES_MODEL = "hostkit_examples.study_score:predict"
+
+
+@pytest.fixture
+def local() -> Iterator[Any]:
+    """The ``local`` provider; whatever a test deployed on it is torn down afterwards."""
+    import hostkit
+
+    provider = hostkit.get_provider("local")
+    yield provider
+    for name in provider.records.names():
+        provider.teardown(name)
+
+
+@pytest.fixture
+def scores(local: Any) -> Any:
+    """A scikit-style Python model served by ``local`` (the quickstart's example)."""
+    import hostkit
+
+    return hostkit.deploy(provider="local", model=SCORES_MODEL, name="scores")
+
+
+@pytest.fixture
+def llm(local: Any) -> Any:
+    """An OpenAI-compatible chat server (fake_openai_server.py) deployed on ``local``."""
+    import sys
+
+    import hostkit
+
+    command = [sys.executable, str(FAKE_LLM_SERVER), "--port", "{port}"]
+    return hostkit.deploy(
+        provider="local", model="fake-llm", name="llm", options={"command": command}
+    )

@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,34 +34,12 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parents[1]
 FAKE_SERVER = ROOT / "providers" / "local" / "tests" / "fake_openai_server.py"
-EXAMPLE = "hostkit_examples.study_score:predict"
 PROMPT = "Say hello in five words."
 MAX_IN_FLIGHT = 2
 FAST = RetryPolicy(initial_wait=0.01, max_wait=0.05)
 
 
 # -- fixtures --------------------------------------------------------------------------
-@pytest.fixture
-def local() -> Iterator[hostkit.Provider]:
-    provider = hostkit.get_provider("local")
-    yield provider
-    for name in provider.records.names():
-        provider.teardown(name)
-
-
-@pytest.fixture
-def scores(local: hostkit.Provider) -> hostkit.Deployment:
-    return hostkit.deploy(provider="local", model=EXAMPLE, name="scores")
-
-
-@pytest.fixture
-def llm(local: hostkit.Provider) -> hostkit.Deployment:
-    command = [sys.executable, str(FAKE_SERVER), "--port", "{port}"]
-    return hostkit.deploy(
-        provider="local", model="fake-llm", name="llm", options={"command": command}
-    )
-
-
 def write_lines(path: Path, rows: list[Any]) -> Path:
     path.write_text("".join(json.dumps(row) + "\n" for row in rows))
     return path

@@ -7,7 +7,6 @@ import csv
 import json
 import math
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,20 +20,6 @@ from hostkit.testing import cassette
 ROOT = Path(__file__).resolve().parents[1]
 FAKE_SERVER = ROOT / "providers" / "local" / "tests" / "fake_openai_server.py"
 GROQ_CASSETTES = ROOT / "providers" / "groq" / "tests" / "cassettes"
-EXAMPLE = "hostkit_examples.study_score:predict"
-
-
-@pytest.fixture
-def local() -> Iterator[hostkit.Provider]:
-    provider = hostkit.get_provider("local")
-    yield provider
-    for name in provider.records.names():
-        provider.teardown(name)
-
-
-@pytest.fixture
-def scores(local: hostkit.Provider) -> hostkit.Deployment:
-    return hostkit.deploy(provider="local", model=EXAMPLE, name="scores")
 
 
 def test_closed_loop_steps_and_recommendation(scores: hostkit.Deployment) -> None:

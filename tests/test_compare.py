@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import sys
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,32 +18,9 @@ from hostkit.compare import compare, load_prompts, percentile, plot
 from hostkit.testing import cassette
 
 ROOT = Path(__file__).resolve().parents[1]
-FAKE_SERVER = ROOT / "providers" / "local" / "tests" / "fake_openai_server.py"
 GROQ_CASSETTES = ROOT / "providers" / "groq" / "tests" / "cassettes"
-EXAMPLE = "hostkit_examples.study_score:predict"
 GROQ_PROMPT = "Say hello in five words."
 GROQ_PARAMS: dict[str, Any] = {"max_tokens": 64, "temperature": 0}
-
-
-@pytest.fixture
-def local() -> Iterator[hostkit.Provider]:
-    provider = hostkit.get_provider("local")
-    yield provider
-    for name in provider.records.names():
-        provider.teardown(name)
-
-
-@pytest.fixture
-def scores(local: hostkit.Provider) -> hostkit.Deployment:
-    return hostkit.deploy(provider="local", model=EXAMPLE, name="scores")
-
-
-@pytest.fixture
-def llm(local: hostkit.Provider) -> hostkit.Deployment:
-    command = [sys.executable, str(FAKE_SERVER), "--port", "{port}"]
-    return hostkit.deploy(
-        provider="local", model="fake-llm", name="llm", options={"command": command}
-    )
 
 
 @pytest.fixture

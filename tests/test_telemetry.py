@@ -45,14 +45,6 @@ def attrs(span: ReadableSpan) -> dict[str, Any]:
     return dict(span.attributes or {})
 
 
-@pytest.fixture
-def local() -> Iterator[hostkit.Provider]:
-    provider = hostkit.get_provider("local")
-    yield provider
-    for name in provider.records.names():
-        provider.teardown(name)
-
-
 # -- off by default ------------------------------------------------------------
 def test_off_by_default_and_nothing_of_opentelemetry_is_imported() -> None:
     code = textwrap.dedent(

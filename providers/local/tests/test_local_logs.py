@@ -7,10 +7,8 @@ from __future__ import annotations
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from hostkit_providers.local.logs import read_logs
 
 import hostkit
@@ -19,14 +17,6 @@ from hostkit._redact import register_secret
 
 FAKE_SERVER = Path(__file__).with_name("fake_openai_server.py")
 SECRET = "sk-local-logs-test-secret-0000"
-
-
-@pytest.fixture
-def local() -> Iterator[hostkit.Provider]:
-    provider = hostkit.get_provider("local")
-    yield provider
-    for name in provider.records.names():
-        provider.teardown(name)
 
 
 def _wait_for(path: Path, text: str) -> None:
