@@ -75,6 +75,7 @@ from hostkit import (
     Stream,
     Usage,
 )
+from hostkit._gpus import parse_accelerator
 from hostkit._logs import LogLine
 from hostkit.adapters import (
     Hardware,
@@ -440,13 +441,10 @@ class AzureMLProvider(Provider):
     def _check_accelerator(self, spec: DeploymentSpec) -> None:
         if not spec.accelerator:
             return
-        kind, _, count = spec.accelerator.partition(":")
+        wanted = parse_accelerator(spec.accelerator)  # portable: "A100-80GB:1", at least 1
         hardware = self.hardware.get(spec.instance or "")
-        matches = (
-            hardware is not None
-            and hardware.gpu_type is not None
-            and kind.lower() in hardware.gpu_type.lower()
-            and (not count or (count.isdigit() and int(count) == hardware.gpu_count))
+        matches = hardware is not None and wanted.accepts(
+            hardware.gpu_type, hardware.gpu_memory_gb, hardware.gpu_count
         )
         if not matches:
             raise ConfigError(

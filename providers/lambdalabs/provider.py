@@ -45,6 +45,7 @@ from hostkit import (
     Stream,
     Usage,
 )
+from hostkit._gpus import parse_accelerator
 from hostkit._models import Status
 from hostkit._redact import is_secret_key
 from hostkit.adapters import (
@@ -374,10 +375,17 @@ class LambdaLabsProvider(Provider):
                 " or gpu_1x_h100_pcie (the provider's offerings() lists them)",
                 provider=self.name,
             )
-        if spec.accelerator:
+        hardware = self.hardware.get(spec.instance)
+        if spec.accelerator and (
+            hardware is None
+            or not parse_accelerator(spec.accelerator).accepts(
+                hardware.gpu_type, hardware.gpu_memory_gb, hardware.gpu_count
+            )
+        ):
             raise ConfigError(
-                "accelerator: a Lambda instance type fixes its GPUs; choose them through"
-                f" instance (e.g. gpu_1x_h100_pcie), not accelerator={spec.accelerator!r}",
+                f"accelerator: {spec.instance} does not carry {spec.accelerator!r}; a Lambda"
+                " instance type fixes its GPUs: remove instance to let hostkit pick the"
+                " cheapest type that fits, or remove accelerator",
                 provider=self.name,
             )
         if spec.min_replicas is not None or spec.max_replicas is not None:

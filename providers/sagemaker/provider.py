@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from hostkit import Capabilities, CostEstimate, CostLine, Offering, Provider
+from hostkit._gpus import parse_accelerator
 from hostkit._logs import LogLine, Metrics
 from hostkit._models import Deployment, DeploymentSpec, InvokeResult, Stream, Usage
 from hostkit._redact import Secret, is_secret_key
@@ -453,14 +454,12 @@ class SageMakerProvider(Provider):
         return instance
 
     def _instances_with(self, accelerator: str) -> list[str]:
-        gpu, _, count = accelerator.partition(":")
-        wanted = int(count) if count.isdigit() else None
+        """Instance types with at least the GPUs a portable accelerator ("A100-80GB:1") asks."""
+        wanted = parse_accelerator(accelerator)
         return [
             key
             for key, hw in self.hardware.items()
-            if hw.gpu_type
-            and hw.gpu_type.lower() == gpu.strip().lower()
-            and (wanted is None or hw.gpu_count == wanted)
+            if wanted.accepts(hw.gpu_type, hw.gpu_memory_gb, hw.gpu_count)
         ]
 
     def _tags_for(self, spec: DeploymentSpec, kind: str, instance: str) -> list[dict[str, str]]:

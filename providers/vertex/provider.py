@@ -57,6 +57,7 @@ from hostkit import (
     Stream,
     Usage,
 )
+from hostkit._gpus import parse_accelerator
 from hostkit.adapters import (
     Hardware,
     PriceRow,
@@ -106,6 +107,17 @@ SERVING_CUSTOM = "custom"
 _LOCATION = re.compile(r"^[a-z]+-[a-z]+\d+$")
 _HF_ID = re.compile(r"^(?:hf://)?([A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*)$")
 _ACCELERATOR = re.compile(r"^\s*([A-Za-z0-9_-]+?)\s*(?::\s*(\d+))?\s*$")
+
+
+def _fits(accelerator: str, hardware: Hardware) -> bool:
+    """Whether a portable accelerator ("A100:1": at least one A100) fits a machine's GPUs."""
+    try:
+        wanted = parse_accelerator(accelerator)
+    except ConfigError:
+        return False
+    return wanted.accepts(hardware.gpu_type, hardware.gpu_memory_gb, hardware.gpu_count)
+
+
 _CHAT_TASKS = (None, "chat", "text-generation", "chat-completion")
 
 #: spec ``options`` this provider accepts: name -> (types, what it does)
@@ -504,6 +516,8 @@ class VertexProvider(Provider):
                 f"spec {spec.name!r}: accelerator count must be at least 1", provider=self.name
             )
         if fixed and (wanted, count) != (fixed, fixed_count):
+            if hardware is not None and _fits(spec.accelerator, hardware):
+                return fixed, fixed_count  # portable: at least these GPUs, as the type has
             raise ConfigError(
                 f"spec {spec.name!r}: machine type {spec.instance} comes with {fixed_count} x"
                 f" {fixed}; accelerator {spec.accelerator!r} does not fit it (remove"

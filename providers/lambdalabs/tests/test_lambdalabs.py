@@ -440,7 +440,7 @@ def test_invalid_parameters_carry_the_field_errors(provider: LambdaLabsProvider)
     ("changes", "error", "words"),
     [
         ({"instance": None}, errors.ConfigError, "instance: required"),
-        ({"accelerator": "nvidia-a10"}, errors.ConfigError, "fixes its GPUs"),
+        ({"accelerator": "H100:1"}, errors.ConfigError, "fixes its GPUs"),
         ({"min_replicas": 1, "max_replicas": 2}, errors.Unsupported, "autoscaler"),
         ({"scale_to_zero_after": "15m"}, errors.Unsupported, "scale_to_zero_after"),
         ({"replicas": 0}, errors.ConfigError, "replicas: 0"),
