@@ -71,7 +71,11 @@ from hostkit.errors import (
 from .config import DEFAULT_METRICS, KEY_VARIABLES, build_config, env_of
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import httpx
+
+    from hostkit._logs import LogLine
 
 __all__ = ["DEFAULT_BASE_URL", "PaperspaceProvider"]
 
@@ -119,8 +123,6 @@ class PaperspaceProvider(Provider):
     install_extra = None
     settings_schema: ClassVar[Mapping[str, Any]] = {"project_id": str, "server_key_env": str}
     unsupported = {
-        "logs": "Paperspace's public API (api.paperspace.com/v1) has no route for a"
-        " deployment's logs; read them on the deployment's page in the Paperspace console",
         "scale_to_zero_after": "Paperspace's autoscaler keeps at least one replica and never"
         " scales to zero by itself; scale(dep, 0) disables the deployment (nothing runs or"
         " bills) and scale(dep, N) enables it again",
@@ -658,6 +660,14 @@ class PaperspaceProvider(Provider):
                     provider=self.name,
                 )
             self.sleep(self.poll_initial)
+
+    # -- logs (GET /deployments/{id}/logs; see logs.py) ---------------------------------
+    def _logs(
+        self, deployment: Deployment, *, since: float | None, follow: bool
+    ) -> Iterator[LogLine]:
+        from .logs import read_logs
+
+        return read_logs(self, deployment, since=since, follow=follow)
 
     # -- invoke ------------------------------------------------------------------------
     def capabilities_for(self, deployment: Deployment) -> Capabilities:
