@@ -20,6 +20,7 @@ from hostkit.errors import ConfigError, PriceUnknown
 
 #: platforms that really are free (a zero price is allowed there and nowhere else)
 FREE_PLATFORMS: set[str] = {"local"}
+ROOT = Path(__file__).resolve().parents[1]
 
 PROVIDERS = catalog.provider_names()
 DATA = {name: catalog.data_files(name) for name in PROVIDERS}
@@ -47,7 +48,11 @@ def test_every_row_has_a_source_an_iso_date_and_a_real_price(name: str, files: o
             continue
         for section, key, row in _rows(path):
             where = f"{path.name} [{section}.{key}]"
-            assert isinstance(row.get("source"), str) and row["source"].startswith("http"), where
+            source = row.get("source")
+            assert isinstance(source, str), where
+            # a page that states the price, or (a free platform) the doc that says why it is free
+            free_doc = name in FREE_PLATFORMS and (ROOT / source).is_file()
+            assert source.startswith("http") or free_doc, where
             as_of = row.get("as_of")
             assert isinstance(as_of, str), where
             assert dt.date.fromisoformat(as_of) <= dt.date.today(), f"{where}: future date"
@@ -196,7 +201,10 @@ def test_live_mode_asks_installed_providers_and_falls_back_on_failure(
 ) -> None:
     local = catalog.offerings("local", live=True, config=Config())
     assert [r.name for r in local] == ["local"]
-    assert catalog.offerings("local", config=Config()) == []  # no shipped data
+    shipped = catalog.offerings("local", config=Config())  # this machine, free by default
+    assert [(r.name, r.usd_per_hour, r.source) for r in shipped] == [
+        ("local", 0.0, "docs/providers/local.md")
+    ]
     cls = provider_class("paperspace")
 
     def broken(self: object, region: str | None = None) -> list[object]:

@@ -56,6 +56,7 @@ class LocalProvider(Provider):
         dedicated=True, streaming=True, native_async=True, manual_scaling=True
     )
     settings_schema = {"usd_per_hour": (int, float)}
+    price_file = "prices.toml"
     unsupported = {
         "autoscale": "the local provider has no autoscaler; set a fixed count: scale(dep, N)",
         "scale_to_zero": "the local provider keeps at least one worker; use teardown to stop it",
@@ -403,10 +404,18 @@ class LocalProvider(Provider):
 
     # -- money -----------------------------------------------------------
     def _rate(self) -> tuple[float, str]:
+        """This machine's hourly rate: the usd_per_hour setting, else prices.toml (0: free)."""
         rate = self.setting("usd_per_hour")
-        if rate is None:
+        if rate is not None:
+            return float(rate), "usd_per_hour under [providers.local] in hostkit.toml"
+        row = self.prices.find("local")
+        if row is None or row.usd_per_hour is None:
             return 0.0, "hostkit default: your own machine is not billed (set usd_per_hour)"
-        return float(rate), "usd_per_hour under [providers.local] in hostkit.toml"
+        return row.usd_per_hour, row.source
+
+    def instance_for_accelerator(self, spec: DeploymentSpec) -> str:
+        """This machine, whatever GPU the spec names (a portable spec deploys here as is)."""
+        return "local"
 
     def cost(
         self,
