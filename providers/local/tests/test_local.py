@@ -37,14 +37,6 @@ def _alive(pid: int) -> bool:
     return not stat.exists() or stat.read_text().rsplit(")", 1)[-1].split()[0] != "Z"
 
 
-@pytest.fixture
-def local() -> hostkit.Provider:
-    provider = hostkit.get_provider("local")
-    yield provider
-    for name in provider.records.names():
-        provider.teardown(name)
-
-
 def test_lifecycle_deploy_invoke_scale_cost_teardown(local: hostkit.Provider) -> None:
     dep = local.deploy({"model": EXAMPLE, "name": "scores"})
     assert dep.status == "ready" and dep.replicas == 1
@@ -72,6 +64,14 @@ def test_lifecycle_deploy_invoke_scale_cost_teardown(local: hostkit.Provider) ->
     assert local.find("scores") is None
     local.teardown(smaller)  # idempotent
     local.teardown("scores")
+
+
+def test_a_portable_spec_for_a_cloud_deploys_here_unchanged(local: hostkit.Provider) -> None:
+    spec = {"model": EXAMPLE, "name": "portable", "accelerator": "A100-80GB:2", "region": "x"}
+    dep = local.deploy(spec)
+    assert dep.status == "ready" and dep.instance == "local"
+    estimate = local.cost(dep, hours=10)
+    assert estimate.usd == 0.0 and estimate.source == "docs/providers/local.md"
 
 
 def test_cost_uses_the_configured_hourly_rate(tmp_path: Path) -> None:
