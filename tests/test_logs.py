@@ -389,7 +389,6 @@ def test_interval_is_checked(
         ("replicate", "'logs' field of a prediction"),
         ("vertex", 'resource.type="aiplatform.googleapis.com/Endpoint"'),
         ("lambdalabs", "docker logs -f hostkit-server"),
-        ("paperspace", "page in the Paperspace console"),
     ],
 )
 def test_platforms_without_logs_say_where_to_look(name: str, says: str) -> None:
