@@ -75,7 +75,6 @@ from hostkit import (
     Stream,
     Usage,
 )
-from hostkit._gpus import parse_accelerator
 from hostkit._logs import LogLine
 from hostkit.adapters import (
     Hardware,
@@ -87,6 +86,7 @@ from hostkit.adapters import (
     chat_stream,
     get_logger,
     load_hardware,
+    parse_accelerator,
     report_progress,
     result_from_completion,
 )

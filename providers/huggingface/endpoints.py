@@ -416,7 +416,7 @@ class EndpointsClient(RouterClient):
         return compute_id.removeprefix(f"{vendor}-{region}-")
 
     def _check_fits(self, accelerator: str, vendor: str, region: str, instance: str) -> None:
-        from hostkit._gpus import parse_accelerator
+        from hostkit.adapters import parse_accelerator
 
         wanted = parse_accelerator(accelerator)
         row = next(

@@ -45,7 +45,6 @@ from hostkit import (
     Stream,
     Usage,
 )
-from hostkit._gpus import parse_accelerator
 from hostkit._models import Status
 from hostkit._redact import is_secret_key
 from hostkit.adapters import (
@@ -61,6 +60,7 @@ from hostkit.adapters import (
     get_logger,
     load_hardware,
     message_from_body,
+    parse_accelerator,
     report_progress,
     request_id_from,
     result_from_completion,

@@ -34,7 +34,6 @@ from hostkit import (
     Stream,
     Usage,
 )
-from hostkit._gpus import parse_accelerator
 from hostkit._models import Status
 from hostkit._redact import is_secret_key
 from hostkit.adapters import (
@@ -48,6 +47,7 @@ from hostkit.adapters import (
     get_logger,
     load_hardware,
     message_from_body,
+    parse_accelerator,
     parse_retry_after,
     report_progress,
     request_id_from,

@@ -36,8 +36,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from hostkit import Deployment, DeploymentSpec
-from hostkit._gpus import parse_accelerator
-from hostkit.adapters import get_logger, report_progress
+from hostkit.adapters import get_logger, parse_accelerator, report_progress
 from hostkit.errors import (
     ConfigError,
     DeploymentFailed,

@@ -45,7 +45,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from hostkit import Capabilities, CostEstimate, CostLine, Offering, Provider
-from hostkit._gpus import parse_accelerator
 from hostkit._logs import LogLine, Metrics
 from hostkit._models import Deployment, DeploymentSpec, InvokeResult, Stream, Usage
 from hostkit._redact import Secret, is_secret_key
@@ -56,6 +55,7 @@ from hostkit.adapters import (
     get_logger,
     iter_sse_data,
     load_hardware,
+    parse_accelerator,
     report_progress,
     result_from_completion,
     usage_from,

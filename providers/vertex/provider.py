@@ -57,7 +57,6 @@ from hostkit import (
     Stream,
     Usage,
 )
-from hostkit._gpus import parse_accelerator
 from hostkit.adapters import (
     Hardware,
     PriceRow,
@@ -65,6 +64,7 @@ from hostkit.adapters import (
     get_logger,
     iter_sse_data,
     load_hardware,
+    parse_accelerator,
     report_progress,
     result_from_completion,
     usage_from,

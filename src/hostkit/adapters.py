@@ -5,6 +5,7 @@ and reuses these instead of writing its own retry loop, error mapper, SSE parser
 or price loader. See docs/writing-a-provider.md.
 """
 
+from hostkit._gpus import parse_accelerator
 from hostkit._http import (
     NO_DELAY,
     REQUEST_ID_HEADERS,
@@ -53,6 +54,7 @@ __all__ = [
     "iter_sse_data",
     "load_hardware",
     "message_from_body",
+    "parse_accelerator",
     "parse_go_duration",
     "parse_retry_after",
     "report_progress",
