@@ -43,7 +43,6 @@ from hostkit import (
     Offering,
     Provider,
     Stream,
-    Usage,
 )
 from hostkit._models import Status
 from hostkit._redact import is_secret_key
@@ -63,7 +62,7 @@ from hostkit.adapters import (
     parse_accelerator,
     report_progress,
     request_id_from,
-    result_from_completion,
+    result_from_server,
     translate_httpx_error,
     translate_transport_errors,
 )
@@ -936,24 +935,14 @@ class LambdaLabsProvider(Provider):
     def _result(
         self, deployment: Deployment, response: httpx.Response, started: float
     ) -> InvokeResult:
-        latency = time.perf_counter() - started
-        data = self._translated(response.json)
-        if deployment.raw.get("server") == "custom":
-            return InvokeResult(
-                text=data if isinstance(data, str) else None,
-                output=data,
-                usage=Usage(),
-                latency_s=latency,
-                provider=self.name,
-                model=deployment.model,
-                request_id=request_id_from(response.headers),
-                raw=data,
-            )
-        result = result_from_completion(
-            data, provider=self.name, model=deployment.model, latency_s=latency
+        return result_from_server(
+            self._translated(response.json),
+            response.headers,
+            custom=deployment.raw.get("server") == "custom",
+            provider=self.name,
+            model=deployment.model,
+            latency_s=time.perf_counter() - started,
         )
-        result.request_id = request_id_from(response.headers) or result.request_id
-        return result
 
     def invoke(self, deployment: Deployment, request: Any, **params: Any) -> InvokeResult:
         deployment = self.resolve(deployment)
@@ -975,20 +964,13 @@ class LambdaLabsProvider(Provider):
 
         async def attempt() -> httpx.Response:
             url = self._next(deployment, targets) + path
-            try:
-                with translate_transport_errors(self.name):
-                    response = await self.servers.aclient.post(url, headers=headers, json=body)
-            except HostkitError:
-                raise
-            except Exception as error:
-                raise self.translate_error(error) or ProviderError(
-                    str(error), provider=self.name
-                ) from error
+            with translate_transport_errors(self.name):
+                response = await self.servers.aclient.post(url, headers=headers, json=body)
             if response.status_code >= 400:
                 raise self._status_error(response, "server")
             return response
 
-        response = await self.retry.acall(attempt, safe=True)
+        response = await self.acall(attempt, safe=True)
         return self._result(deployment, response, started)
 
     def stream(self, deployment: Deployment, request: Any, **params: Any) -> Stream:

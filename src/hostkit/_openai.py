@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from hostkit._http import translate_transport_errors
+from hostkit._http import request_id_from, translate_transport_errors
 from hostkit._models import InvokeResult, Stream, Usage
 from hostkit.errors import ConfigError, ProviderError
 
@@ -22,6 +22,7 @@ __all__ = [
     "chat_stream",
     "iter_sse_data",
     "result_from_completion",
+    "result_from_server",
     "to_messages",
     "usage_from",
 ]
@@ -84,6 +85,33 @@ def result_from_completion(
         request_id=data.get("id"),
         raw=dict(data),
     )
+
+
+def result_from_server(
+    data: Any,
+    headers: Mapping[str, str],
+    *,
+    custom: bool,
+    provider: str,
+    model: str,
+    latency_s: float,
+) -> InvokeResult:
+    """The answer of a model server an adapter started: a ``chat.completion`` from an
+    OpenAI-compatible server, or (``custom``) a custom image's JSON as it came."""
+    if custom:
+        return InvokeResult(
+            text=data if isinstance(data, str) else None,
+            output=data,
+            usage=Usage(),
+            latency_s=latency_s,
+            provider=provider,
+            model=model,
+            request_id=request_id_from(headers),
+            raw=data,
+        )
+    result = result_from_completion(data, provider=provider, model=model, latency_s=latency_s)
+    result.request_id = request_id_from(headers) or result.request_id
+    return result
 
 
 def iter_sse_data(lines: Iterable[str], *, provider: str) -> Iterator[dict[str, Any]]:

@@ -23,6 +23,7 @@ from hostkit._openai import (
     chat_stream,
     iter_sse_data,
     result_from_completion,
+    result_from_server,
     to_messages,
     usage_from,
 )
@@ -60,6 +61,7 @@ __all__ = [
     "report_progress",
     "request_id_from",
     "result_from_completion",
+    "result_from_server",
     "to_messages",
     "translate_httpx_error",
     "translate_transport_errors",
