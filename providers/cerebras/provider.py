@@ -31,12 +31,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from hostkit import Deployment, InvokeResult, Stream, Usage
 from hostkit.adapters import (
-    NO_DELAY,
     REQUEST_ID_HEADERS,
+    SdkClients,
     ServerlessProvider,
     build_chat_body,
     error_from_response,
     message_from_body,
+    stainless_http_client,
     usage_from,
 )
 from hostkit.errors import (
@@ -219,9 +220,10 @@ class CerebrasProvider(ServerlessProvider):
     }
 
     def setup(self) -> None:
-        self._client: Cerebras | None = None
-        self._aclient: AsyncCerebras | None = None
-        self._aclient_loop: object | None = None
+        self._clients: SdkClients[Cerebras, AsyncCerebras] = SdkClients(
+            lambda: self._build_client(asynchronous=False),
+            lambda: self._build_client(asynchronous=True),
+        )
         # the setting, else the variable the SDK itself reads, else Cerebras' public API
         configured = self.setting("base_url") or os.environ.get("CEREBRAS_BASE_URL")
         base = str(configured or DEFAULT_BASE_URL).rstrip("/")
@@ -240,56 +242,30 @@ class CerebrasProvider(ServerlessProvider):
             "warm_tcp_connection": False,  # else construction sends GET /v1/tcp_warming
         }
 
+    def _build_client(self, *, asynchronous: bool) -> Any:
+        sdk = self.import_sdk(SDK_MODULE)
+        options = self._client_options()
+        http = stainless_http_client(
+            sdk, asynchronous=asynchronous, timeout=options["timeout"], http2=True
+        )
+        return (sdk.AsyncCerebras if asynchronous else sdk.Cerebras)(http_client=http, **options)
+
     @property
     def client(self) -> Cerebras:
         """The pooled synchronous SDK client (built on first use; sends nothing)."""
-        if self._client is None:
-            import httpx
-
-            sdk = self.import_sdk(SDK_MODULE)
-            options = self._client_options()
-            transport = httpx.HTTPTransport(
-                http2=True, limits=sdk.DEFAULT_CONNECTION_LIMITS, socket_options=NO_DELAY
-            )
-            http_client = sdk.DefaultHttpxClient(transport=transport, timeout=options["timeout"])
-            self._client = sdk.Cerebras(http_client=http_client, **options)
-        return self._client
+        return self._clients.sync
 
     @property
     def aclient(self) -> AsyncCerebras:
-        """The pooled asynchronous SDK client (built on first use; sends nothing).
-
-        Its connections belong to the event loop that first used it: under another
-        loop (a second ``asyncio.run``) a fresh client is built for that loop.
-        """
-        loop = _running_loop()
-        if self._aclient is not None and loop is not self._aclient_loop:
-            self._aclient = None  # the old loop's connections cannot be reused here
-        if self._aclient is None:
-            import httpx
-
-            sdk = self.import_sdk(SDK_MODULE)
-            options = self._client_options()
-            transport = httpx.AsyncHTTPTransport(
-                http2=True, limits=sdk.DEFAULT_CONNECTION_LIMITS, socket_options=NO_DELAY
-            )
-            http_client = sdk.DefaultAsyncHttpxClient(
-                transport=transport, timeout=options["timeout"]
-            )
-            self._aclient = sdk.AsyncCerebras(http_client=http_client, **options)
-            self._aclient_loop = loop
-        return self._aclient
+        """The async SDK client of the running event loop (a second ``asyncio.run`` gets its
+        own: pooled connections belong to a loop)."""
+        return self._clients.async_
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        self._clients.close()
 
     async def aclose(self) -> None:
-        self.close()
-        if self._aclient is not None:
-            await self._aclient.close()
-            self._aclient = None
+        await self._clients.aclose()
 
     # -- errors ------------------------------------------------------------------
     def translate_error(self, error: Exception) -> HostkitError | None:
@@ -630,15 +606,6 @@ def _context_message(message: str) -> str:
             f" (it has {int(length):,} with the completion): {message}"
         )
     return f"the request exceeds the model's context length limit: {message}"
-
-
-def _running_loop() -> object | None:
-    import asyncio
-
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
 
 
 def _is_transport_error(error: Exception) -> bool:

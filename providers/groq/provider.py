@@ -31,12 +31,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 from hostkit import Deployment, InvokeResult, Stream, Usage
 from hostkit.adapters import (
-    NO_DELAY,
+    SdkClients,
     ServerlessProvider,
     build_chat_body,
     error_from_response,
     parse_go_duration,
     request_id_from,
+    stainless_http_client,
     usage_from,
 )
 from hostkit.errors import (
@@ -199,9 +200,10 @@ class GroqProvider(ServerlessProvider):
     }
 
     def setup(self) -> None:
-        self._client: groq.Groq | None = None
-        self._aclient: groq.AsyncGroq | None = None
-        self._aclient_loop: object = None
+        self._clients: SdkClients[groq.Groq, groq.AsyncGroq] = SdkClients(
+            lambda: self._build_client(asynchronous=False),
+            lambda: self._build_client(asynchronous=True),
+        )
 
     # -- clients (one of each per instance, built on first use) ----------------
     @property
@@ -223,56 +225,26 @@ class GroqProvider(ServerlessProvider):
             "timeout": httpx.Timeout(self.timeout, connect=min(10.0, self.timeout)),
         }
 
+    def _build_client(self, *, asynchronous: bool) -> Any:
+        sdk = self.import_sdk("groq")
+        options = self._client_options()
+        http = stainless_http_client(sdk, asynchronous=asynchronous, timeout=options["timeout"])
+        return (sdk.AsyncGroq if asynchronous else sdk.Groq)(http_client=http, **options)
+
     @property
     def client(self) -> groq.Groq:
-        if self._client is None:
-            sdk = self.import_sdk("groq")
-            import httpx
-
-            options = self._client_options()
-            transport = httpx.HTTPTransport(
-                socket_options=NO_DELAY, limits=sdk.DEFAULT_CONNECTION_LIMITS
-            )
-            http_client = sdk.DefaultHttpxClient(transport=transport, timeout=options["timeout"])
-            self._client = sdk.Groq(http_client=http_client, **options)
-        return self._client
+        return self._clients.sync
 
     @property
     def aclient(self) -> groq.AsyncGroq:
         """The async client of the running event loop (pooled connections belong to a loop)."""
-        import asyncio
-
-        try:
-            loop: object = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
-        if self._aclient is not None and loop is not None and loop is not self._aclient_loop:
-            self._aclient = None  # made under an earlier asyncio.run(): its loop is gone
-        if self._aclient is None:
-            self._aclient_loop = loop
-            sdk = self.import_sdk("groq")
-            import httpx
-
-            options = self._client_options()
-            transport = httpx.AsyncHTTPTransport(
-                socket_options=NO_DELAY, limits=sdk.DEFAULT_CONNECTION_LIMITS
-            )
-            http_client = sdk.DefaultAsyncHttpxClient(
-                transport=transport, timeout=options["timeout"]
-            )
-            self._aclient = sdk.AsyncGroq(http_client=http_client, **options)
-        return self._aclient
+        return self._clients.async_
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        self._clients.close()
 
     async def aclose(self) -> None:
-        self.close()
-        if self._aclient is not None:
-            await self._aclient.close()
-            self._aclient = None
+        await self._clients.aclose()
 
     # -- errors ----------------------------------------------------------------
     def translate_error(self, error: Exception) -> HostkitError | None:

@@ -31,6 +31,7 @@ from hostkit._pricing import Hardware, PriceRow, PriceTable, load_hardware
 from hostkit._progress import report as report_progress
 from hostkit._redact import Secret, get_logger
 from hostkit._retry import RetryPolicy
+from hostkit._sdkclients import SdkClients, stainless_http_client
 from hostkit._serverkey import ServerKeys, derive_server_key
 from hostkit._serverless import DEDICATED_FIELDS, ServerlessProvider, closest_matches
 
@@ -43,6 +44,7 @@ __all__ = [
     "PriceRow",
     "PriceTable",
     "RetryPolicy",
+    "SdkClients",
     "Secret",
     "ServerKeys",
     "ServerlessProvider",
@@ -62,6 +64,7 @@ __all__ = [
     "request_id_from",
     "result_from_completion",
     "result_from_server",
+    "stainless_http_client",
     "to_messages",
     "translate_httpx_error",
     "translate_transport_errors",

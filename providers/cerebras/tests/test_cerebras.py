@@ -238,11 +238,11 @@ def test_ainvoke_from_two_event_loops(provider: CerebrasProvider, dep: Deploymen
 
     with cassette(CASSETTES / "ainvoke.yaml"):
         first = asyncio.run(hostkit.ainvoke(dep, PROMPT, max_tokens=256))
-    client = provider._aclient
+    client = provider._clients.current_async
     with cassette(CASSETTES / "invoke.yaml"):  # the same request, answered again
         second = asyncio.run(hostkit.ainvoke(dep, PROMPT, max_tokens=256))
     assert first.text == second.text == TEXT
-    assert provider._aclient is not client
+    assert client is not None and provider._clients.current_async is not client
 
 
 def test_stream_and_invoke_agree(dep: Deployment) -> None:
