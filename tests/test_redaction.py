@@ -254,6 +254,16 @@ def test_short_values_are_not_registered() -> None:
     assert scrub("abc abc") == "abc abc"
 
 
+def test_a_secret_containing_a_shorter_one_is_masked_whole() -> None:
+    # e.g. a derived server key that contains another registered key: whatever order the
+    # secrets are held in, no fragment of the longer one is left around a mask
+    outer = "sk-fake-outer-" + "abcdefghijklmnop"
+    parts = [outer[i : i + 8] for i in range(3, len(outer) - 8, 2)]  # eight substrings
+    for part in [*parts, outer]:
+        Secret(part)
+    assert scrub(f"key={outer}.") == f"key={MASK}."
+
+
 def test_redact_mapping_masks_secret_looking_keys_deeply() -> None:
     data = {"config": [{"Authorization": "Bearer x"}, {"private_key": "-----BEGIN"}], "ok": 1}
 

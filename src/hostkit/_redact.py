@@ -40,8 +40,12 @@ def register_secret(value: str | None) -> None:
 
 
 def scrub(text: str) -> str:
-    """``text`` with every registered secret replaced by ``***``."""
-    for value in _known:
+    """``text`` with every registered secret replaced by ``***``.
+
+    Longest first: a secret that contains a shorter one is masked whole, never left
+    half-shown around the shorter one's mask.
+    """
+    for value in sorted(_known, key=len, reverse=True):
         if value in text:
             text = text.replace(value, MASK)
     return text
