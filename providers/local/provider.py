@@ -44,6 +44,8 @@ OPTIONS = {
     "port": "a fixed loopback port for hostkit's server (default: a free one)",
     "workdir": "the folder model modules and files are found in (default: the working dir)",
 }
+#: where the shipped $0 rate (prices.toml) is explained
+SOURCE = "docs/providers/local.md"
 IGNORED_FIELDS = ("instance", "accelerator", "region", "image", "scale_to_zero_after")
 
 
@@ -409,9 +411,8 @@ class LocalProvider(Provider):
         if rate is not None:
             return float(rate), "usd_per_hour under [providers.local] in hostkit.toml"
         row = self.prices.find("local")
-        if row is None or row.usd_per_hour is None:
-            return 0.0, "hostkit default: your own machine is not billed (set usd_per_hour)"
-        return row.usd_per_hour, row.source
+        rate = row.usd_per_hour if row is not None and row.usd_per_hour is not None else 0.0
+        return rate, f"your own machine, not billed by any platform (set usd_per_hour; {SOURCE})"
 
     def instance_for_accelerator(self, spec: DeploymentSpec) -> str:
         """This machine, whatever GPU the spec names (a portable spec deploys here as is)."""
