@@ -412,7 +412,7 @@ class LocalProvider(Provider):
             return float(rate), "usd_per_hour under [providers.local] in hostkit.toml"
         row = self.prices.find("local")
         rate = row.usd_per_hour if row is not None and row.usd_per_hour is not None else 0.0
-        return rate, f"your own machine, not billed by any platform (set usd_per_hour; {SOURCE})"
+        return rate, f"your own machine: no platform bills it; set usd_per_hour to price it ({SOURCE})"
 
     def instance_for_accelerator(self, spec: DeploymentSpec) -> str:
         """This machine, whatever GPU the spec names (a portable spec deploys here as is)."""
