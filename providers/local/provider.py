@@ -44,8 +44,6 @@ OPTIONS = {
     "port": "a fixed loopback port for hostkit's server (default: a free one)",
     "workdir": "the folder model modules and files are found in (default: the working dir)",
 }
-#: where the shipped $0 rate (prices.toml) is explained
-SOURCE = "docs/providers/local.md"
 IGNORED_FIELDS = ("instance", "accelerator", "region", "image", "scale_to_zero_after")
 
 
@@ -412,7 +410,7 @@ class LocalProvider(Provider):
             return float(rate), "usd_per_hour under [providers.local] in hostkit.toml"
         row = self.prices.find("local")
         rate = row.usd_per_hour if row is not None and row.usd_per_hour is not None else 0.0
-        return rate, f"your own machine: no platform bills it; set usd_per_hour to price it ({SOURCE})"
+        return rate, "your own machine: no platform bills it; set usd_per_hour to price it"
 
     def instance_for_accelerator(self, spec: DeploymentSpec) -> str:
         """This machine, whatever GPU the spec names (a portable spec deploys here as is)."""

@@ -71,7 +71,7 @@ def test_a_portable_spec_for_a_cloud_deploys_here_unchanged(local: hostkit.Provi
     dep = local.deploy(spec)
     assert dep.status == "ready" and dep.instance == "local"
     estimate = local.cost(dep, hours=10)
-    assert estimate.usd == 0.0 and "docs/providers/local.md" in (estimate.source or "")
+    assert estimate.usd == 0.0 and "no platform bills it" in (estimate.source or "")
 
 
 def test_cost_uses_the_configured_hourly_rate(tmp_path: Path) -> None:
