@@ -214,12 +214,16 @@ def test_default_options_serve_the_model_and_fit_it(config: Config) -> None:
     needed = sizing.estimate(model)
     kinds = {o.kind for o in result.options}
     assert kinds == {"serverless", "dedicated"}
+    hub_ids = {(r.provider, r.name): r.hub_model for r in catalog.offerings(config=config)}
     for option in result.options:
         assert option.monthly_usd is not None
         if option.kind == "serverless":
-            assert option.name.split(":")[0].lower().endswith("llama-3.3-70b-instruct")
+            served = hub_ids.get((option.provider, option.name)) or option.name
+            assert served.split(":")[0].lower().endswith("llama-3.3-70b-instruct")
         else:
             assert option.gpus_needed is not None
+    # a platform's own id counts through its row's hub_model (groq's prices.toml)
+    assert "groq:llama-3.3-70b-versatile" in {o.label for o in result.options}
     small = [r for r in catalog.offerings(config=config) if r.name == "gpu_1x_a10"]
     assert sizing.gpus_needed(needed, small[0]) is None  # 24 GB cannot hold 70B
     assert "lambdalabs:gpu_1x_a10" not in {o.label for o in result.options}
@@ -228,6 +232,27 @@ def test_default_options_serve_the_model_and_fit_it(config: Config) -> None:
     unknown = compare_costs(_workload(model="org/new-model"), config=config)
     assert {o.kind for o in unknown.options} <= {"serverless"}
     assert "size of 'org/new-model' is unknown" in unknown.notes[0]
+
+
+def test_a_platform_model_id_matches_the_hub_id_it_serves(tmp_path: Path) -> None:
+    (tmp_path / "hostkit.toml").write_text(
+        '[prices.groq."new-chat-instant"]\n'
+        'hub_model = "org/New-Chat-8B-Instruct"\n'
+        "input_per_million = 0.1\noutput_per_million = 0.2\n"
+        'source = "https://example.test/pricing"\n'
+    )
+    config = load_config(tmp_path / "hostkit.toml")
+    workload = _workload(model="org/New-Chat-8B-Instruct")
+    labels = {o.label for o in compare_costs(workload, config=config).options}
+    assert "groq:new-chat-instant" in labels
+    other = compare_costs(_workload(model="org/Other-Chat-8B"), config=config)
+    assert "groq:new-chat-instant" not in {o.label for o in other.options}
+    (tmp_path / "hostkit.toml").write_text(
+        '[prices.groq."x"]\nhub_model = "not a hub id"\ninput_per_million = 0.1\n'
+        'output_per_million = 0.2\nsource = "https://example.test/pricing"\n'
+    )
+    with pytest.raises(ConfigError, match=r"hub_model: expected a Hub id 'org/name'"):
+        catalog.offerings("groq", config=load_config(tmp_path / "hostkit.toml"))
 
 
 def test_bad_workloads_and_candidates_are_named(config: Config) -> None:

@@ -38,7 +38,7 @@ from hostkit.errors import ConfigError
 __all__ = ["Hardware", "PriceRow", "PriceTable", "load_hardware"]
 
 PRICE_FIELDS = ("input_per_million", "output_per_million", "usd_per_hour", "usd_per_second")
-ROW_FIELDS = (*PRICE_FIELDS, "source", "as_of", "unit", "notes")
+ROW_FIELDS = (*PRICE_FIELDS, "source", "as_of", "unit", "notes", "hub_model")
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,9 @@ class PriceRow:
     notes: str | None = None
     #: the region the price holds in (live rows; shipped files use ``region.<r>`` sections)
     region: str | None = None
+    #: for a served model under a platform's own id: the Hugging Face Hub id of its weights
+    #: (``llama-3.3-70b-versatile`` serves ``meta-llama/Llama-3.3-70B-Instruct``)
+    hub_model: str | None = None
     #: a cached live price older than the cache's TTL (see hostkit._live_prices)
     stale: bool = False
 
@@ -82,6 +85,9 @@ def _row(key: str, data: Any, where: str) -> PriceRow:
             raise ConfigError(f"{where}.{name}: a price cannot be negative, got {value}")
     if not any(data.get(name) is not None for name in PRICE_FIELDS):
         raise ConfigError(f"{where}: no price given; set one of {', '.join(PRICE_FIELDS)}")
+    hub = data.get("hub_model")
+    if hub is not None and (not isinstance(hub, str) or hub.count("/") != 1):
+        raise ConfigError(f"{where}.hub_model: expected a Hub id 'org/name', got {hub!r}")
     for name in ("source", "as_of"):
         if not isinstance(data.get(name), str) or not data[name].strip():
             raise ConfigError(f"{where}: every price needs '{name}' (where and when it was read)")

@@ -88,6 +88,8 @@ class CatalogRow:
     usd_per_million_output: float | None = None
     #: priced from cached live prices older than the cache's TTL (see :func:`refresh`)
     stale: bool = False
+    #: a served model's Hugging Face Hub id, where the platform names it otherwise
+    hub_model: str | None = None
 
     @property
     def total_gpu_memory_gb(self) -> float | None:
@@ -311,6 +313,7 @@ def shipped_offerings(
                 usd_per_million_input=row.input_per_million,
                 usd_per_million_output=row.output_per_million,
                 stale=row.stale,
+                hub_model=row.hub_model,
             )
         )
     return found

@@ -394,7 +394,8 @@ def _default_rates(
     wanted = _model_key(workload.model) if workload.model else None
     for row in rows:
         priced = row.usd_per_million_input is not None and row.usd_per_million_output is not None
-        if row.kind == "model" and priced and wanted in (None, _model_key(row.name)):
+        names = {_model_key(row.name)} | ({_model_key(row.hub_model)} if row.hub_model else set())
+        if row.kind == "model" and priced and (wanted is None or wanted in names):
             chosen.append(_from_row(row, sizing))
     instances = [r for r in rows if r.kind == "instance" and r.gpu_count and r.usd_per_hour]
     if workload.model and sizing is None:
