@@ -47,6 +47,8 @@ Platform API calls, per operation (ARM: ``https://management.azure.com``):
   ``DELETE onlineEndpoints/{ep}`` (its deployment goes with it; again after a 409 while
   Azure finishes another operation) → ``GET`` until 404. Never an endpoint without the
   matching ``hostkit-name`` tag.
+* metrics: Azure Monitor ``GET onlineEndpoints/{ep}/providers/Microsoft.Insights/metrics``
+  (``RequestsPerMinute`` split by ``statusCodeClass``, then ``RequestLatency``; metrics.py).
 * cost / offerings: no call (shipped price and hardware tables).
 """
 
@@ -75,7 +77,7 @@ from hostkit import (
     Stream,
     Usage,
 )
-from hostkit._logs import LogLine
+from hostkit._logs import LogLine, Metrics
 from hostkit.adapters import (
     Hardware,
     HttpClient,
@@ -1039,6 +1041,12 @@ class AzureMLProvider(Provider):
         from hostkit_providers.azureml.logs import read_logs
 
         return read_logs(self, deployment, since=since, follow=follow)
+
+    def metrics(self, deployment: Deployment, *, since: float | None = None) -> Metrics | None:
+        """Requests, 4xx/5xx errors and average latency from Azure Monitor (see metrics.py)."""
+        from hostkit_providers.azureml.metrics import read_metrics
+
+        return read_metrics(self, deployment, since=since)
 
     # -- scale -----------------------------------------------------------------
     def _scale(
