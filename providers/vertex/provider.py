@@ -52,6 +52,7 @@ from hostkit import (
     Deployment,
     DeploymentSpec,
     InvokeResult,
+    Metrics,
     Offering,
     Provider,
     Stream,
@@ -1157,6 +1158,13 @@ class VertexProvider(Provider):
             )
 
         return Stream(chunks(), finish, close=response.close)
+
+    # -- metrics (Cloud Monitoring; see metrics.py) ------------------------------------------
+    def metrics(self, deployment: Deployment, *, since: float | None = None) -> Metrics | None:
+        """Predictions, errors and mean model latency from Cloud Monitoring (``since`` to now)."""
+        from .metrics import read_metrics
+
+        return read_metrics(self, deployment, since=since)
 
     # -- scale -----------------------------------------------------------------------------
     def _scale(
