@@ -95,7 +95,11 @@ _RATE = re.compile(
     re.IGNORECASE,
 )
 _QUOTA = re.compile(r"quota", re.IGNORECASE)
-_PERMISSION = re.compile(r"Permission '([^']+)' denied|permission[s]? ([a-z]+\.[a-zA-Z.]+)")
+_PERMISSION = re.compile(
+    r"Permission '([^']+)' denied|[Pp]ermissions? '?([a-z]+\.[a-zA-Z]+\.[a-zA-Z.]+)'?"
+)
+#: the predefined role that grants a permission, by its service prefix
+_ROLE_FOR = {"monitoring": "roles/monitoring.viewer", "logging": "roles/logging.viewer"}
 _RATE_REASONS = frozenset({"RATE_LIMIT_EXCEEDED", "RATE_LIMIT_EXCEEDED_PER_MINUTE"})
 _DISABLED_REASONS = frozenset({"SERVICE_DISABLED", "BILLING_DISABLED", "API_DISABLED"})
 
@@ -279,9 +283,10 @@ def google_error(status: GoogleStatus, where: Where) -> HostkitError:
     if kind == "permission":
         permission = _permission(status)
         prefix = f"missing IAM permission {permission}: " if permission else ""
+        service = (permission or "").split(".", 1)[0]
+        role = _ROLE_FOR.get(service, "roles/aiplatform.user")
         return AuthenticationError(
-            f"{prefix}{message} (grant roles/aiplatform.user to the credentials' principal)",
-            **common,
+            f"{prefix}{message} (grant {role} to the credentials' principal)", **common
         )
     if kind == "disabled":
         return ConfigError(message, **common)

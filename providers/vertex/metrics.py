@@ -22,16 +22,15 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from hostkit._logs import Metrics
 from hostkit._models import Deployment
-from hostkit.errors import AuthenticationError, HostkitError, ProviderError
+from hostkit.errors import ProviderError
 
-from ._errors import GoogleStatus, classify, google_error, status_from_body
+from ._errors import google_error, status_from_body
 
 if TYPE_CHECKING:
     from .provider import VertexProvider
@@ -44,11 +43,9 @@ PREFIX = "aiplatform.googleapis.com/prediction/online/"
 PREDICTIONS = PREFIX + "prediction_count"
 ERRORS = PREFIX + "error_count"
 LATENCIES = PREFIX + "prediction_latencies"
-PERMISSION = "monitoring.timeSeries.list"
 #: the window ``metrics`` covers when no ``since`` is given
 DEFAULT_WINDOW = 300.0
 SOURCE = "Cloud Monitoring"
-_DENIED = re.compile(r"Permission ([a-z]+\.[A-Za-z]+\.[A-Za-z]+) denied")
 
 #: the clock the window ends at (tests replace it so that the query matches a cassette)
 _clock: Callable[[], float] = time.time
@@ -73,20 +70,6 @@ def _endpoint(provider: VertexProvider, deployment: Deployment) -> tuple[str, st
     return parts[1], parts[5]
 
 
-def _denied(provider: VertexProvider, status: GoogleStatus) -> HostkitError:
-    """A 403 from Cloud Monitoring, naming the permission it wants and the role with it."""
-    found = _DENIED.search(status.message)
-    permission = found.group(1) if found else None
-    prefix = f"missing IAM permission {permission}: " if permission else ""
-    return AuthenticationError(
-        f"{prefix}{status.message} (Cloud Monitoring metrics need {PERMISSION}: grant"
-        " roles/monitoring.viewer on the project to the credentials' principal)",
-        provider=provider.name,
-        status_code=status.http_status,
-        request_id=status.request_id(),
-    )
-
-
 def _series(
     provider: VertexProvider, project: str, query: Mapping[str, str]
 ) -> Iterator[Mapping[str, Any]]:
@@ -100,8 +83,6 @@ def _series(
             response = session.get(url, params=params, timeout=provider.timeout)
             if response.status_code >= 400:
                 status = status_from_body(response.status_code, response.content, response.headers)
-                if classify(status) == "permission":
-                    raise _denied(provider, status)
                 raise google_error(status, provider._context())
             return response.json()
 
