@@ -43,8 +43,9 @@ PREFIX = "aiplatform.googleapis.com/prediction/online/"
 PREDICTIONS = PREFIX + "prediction_count"
 ERRORS = PREFIX + "error_count"
 LATENCIES = PREFIX + "prediction_latencies"
-#: the window ``metrics`` covers when no ``since`` is given
-DEFAULT_WINDOW = 300.0
+#: the window ``metrics`` covers when no ``since`` is given: Cloud Monitoring shows a point
+#: only a few minutes after it is sampled, so five minutes would often come back empty
+DEFAULT_WINDOW = 600.0
 SOURCE = "Cloud Monitoring"
 
 #: the clock the window ends at (tests replace it so that the query matches a cassette)

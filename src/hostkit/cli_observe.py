@@ -27,8 +27,6 @@ from hostkit.errors import ConfigError, HostkitError
 
 __all__ = ["add_commands", "watch"]
 
-#: how far back ``status --watch`` asks for invocation metrics
-METRICS_WINDOW = 300.0
 CLEAR = "\x1b[H\x1b[2J"
 
 _sleep: Callable[[float], None] = time.sleep
@@ -106,7 +104,7 @@ def _sample(
     if current.status in ("deleted", "failed"):
         return current, None, None
     try:
-        metrics = provider.metrics(current, since=time.time() - METRICS_WINDOW)
+        metrics = provider.metrics(current)  # the platform's own recent window
     except HostkitError as error:  # metrics are extra: the view keeps going without them
         return current, None, f"unavailable ({error})"
     return current, metrics, None

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -112,7 +111,9 @@ def test_a_metrics_failure_leaves_the_watch_running(
 ) -> None:
     from hostkit import cli_observe
 
-    monkeypatch.setattr(cli_observe, "time", SimpleNamespace(time=lambda: END))
+    # the watch asks for the platform's own default window, here pinned to the cassette's
+    monkeypatch.setattr(vertex_metrics, "_clock", lambda: END)
+    monkeypatch.setattr(vertex_metrics, "DEFAULT_WINDOW", 300.0)
     current = deployment(provider)
     provider.status = lambda target: current  # type: ignore[method-assign]
     with replay("permission_403"):
