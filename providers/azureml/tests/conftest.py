@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -43,3 +44,24 @@ def fake_azure_credential(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(AzureMLProvider, "new_credential", lambda self: FakeTokenCredential())
     monkeypatch.setenv(TOKEN_VARIABLE, os.environ.get(TOKEN_VARIABLE) or "eyJ0eXAi.fake.token")
+
+
+#: the workspace the logs and metrics cassettes of this folder were recorded against
+WORKSPACE = {
+    "subscription_id": "6f1c2b7e-3a4d-4e5f-9b8a-2c1d0e9f8a7b",
+    "resource_group": "hostkit-rg",
+    "workspace": "hostkit-ws",
+    "region": "eastus",
+}
+
+
+@pytest.fixture
+def workspace_provider() -> Iterator[Any]:
+    """An AzureMLProvider on that workspace that never sleeps between polls or retries."""
+    from hostkit_providers.azureml import AzureMLProvider
+
+    made = AzureMLProvider(**WORKSPACE)
+    made.sleep = lambda seconds: None
+    made.retry.sleep = lambda seconds: None
+    yield made
+    made.close()

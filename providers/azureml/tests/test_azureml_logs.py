@@ -5,7 +5,6 @@ cassettes (POST .../deployments/hostkit/getLogs, {"tail": 1000}): lines with the
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,12 +16,6 @@ from hostkit._logs import parse_timestamp
 from hostkit.testing import cassette, load_cassette
 
 CASSETTES = Path(__file__).parent / "cassettes" / "logs"
-SETTINGS = {
-    "subscription_id": "6f1c2b7e-3a4d-4e5f-9b8a-2c1d0e9f8a7b",
-    "resource_group": "hostkit-rg",
-    "workspace": "hostkit-ws",
-    "region": "eastus",
-}
 DEPLOYED = Deployment(
     name="hostkit-compliance",
     provider="azureml",
@@ -33,12 +26,8 @@ DEPLOYED = Deployment(
 
 
 @pytest.fixture
-def provider() -> Iterator[AzureMLProvider]:
-    made = AzureMLProvider(**SETTINGS)
-    made.sleep = lambda seconds: None
-    made.retry.sleep = lambda seconds: None
-    yield made
-    made.close()
+def provider(workspace_provider: AzureMLProvider) -> AzureMLProvider:
+    return workspace_provider
 
 
 def test_inference_server_logs_with_their_times(provider: AzureMLProvider) -> None:

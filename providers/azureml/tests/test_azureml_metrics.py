@@ -6,7 +6,6 @@ without traffic (None, not 0), a rejected token, and the ``status --watch`` line
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,12 +17,6 @@ from hostkit.cli_observe import _metrics_text
 from hostkit.testing import cassette, load_cassette
 
 CASSETTES = Path(__file__).parent / "cassettes" / "metrics"
-SETTINGS = {
-    "subscription_id": "6f1c2b7e-3a4d-4e5f-9b8a-2c1d0e9f8a7b",
-    "resource_group": "hostkit-rg",
-    "workspace": "hostkit-ws",
-    "region": "eastus",
-}
 DEPLOYED = Deployment(
     name="hostkit-compliance",
     provider="azureml",
@@ -35,13 +28,11 @@ NOW = _dt.datetime(2026, 11, 20, 10, 20, tzinfo=_dt.UTC).timestamp()
 
 
 @pytest.fixture
-def provider(monkeypatch: pytest.MonkeyPatch) -> Iterator[AzureMLProvider]:
+def provider(
+    workspace_provider: AzureMLProvider, monkeypatch: pytest.MonkeyPatch
+) -> AzureMLProvider:
     monkeypatch.setattr(az_metrics, "clock", lambda: NOW)
-    made = AzureMLProvider(**SETTINGS)
-    made.sleep = lambda seconds: None
-    made.retry.sleep = lambda seconds: None
-    yield made
-    made.close()
+    return workspace_provider
 
 
 def test_a_normal_window(provider: AzureMLProvider) -> None:
