@@ -57,6 +57,7 @@ from hostkit.adapters import (
     closest_matches,
     error_from_response,
     get_logger,
+    instance_offering,
     load_hardware,
     message_from_body,
     parse_accelerator,
@@ -1123,22 +1124,7 @@ class LambdaLabsProvider(Provider):
     def _shipped_offerings(self) -> list[Offering]:
         found = []
         for row in self.prices.rows():
-            hardware = self.hardware.get(row.key)
-            found.append(
-                Offering(
-                    provider=self.name,
-                    name=row.key,
-                    kind="instance",
-                    gpu_type=hardware.gpu_type if hardware else None,
-                    gpu_count=hardware.gpu_count if hardware else None,
-                    gpu_memory_gb=hardware.gpu_memory_gb if hardware else None,
-                    vcpus=hardware.vcpus if hardware else None,
-                    ram_gb=hardware.ram_gb if hardware else None,
-                    usd_per_hour=row.usd_per_hour,
-                    source=row.source,
-                    as_of=row.as_of,
-                )
-            )
+            found.append(instance_offering(self.name, row.key, self.hardware.get(row.key), row))
         return sorted(found, key=lambda o: o.name)
 
     def close(self) -> None:

@@ -44,6 +44,7 @@ from hostkit.adapters import (
     chat_stream,
     error_from_response,
     get_logger,
+    instance_offering,
     load_hardware,
     message_from_body,
     parse_accelerator,
@@ -872,22 +873,7 @@ class PaperspaceProvider(Provider):
         rows = {row.key: row for row in self.prices.rows()}
         for key in sorted(set(rows) | set(self.hardware)):
             row, hardware = rows.get(key), self.hardware.get(key)
-            found.append(
-                Offering(
-                    provider=self.name,
-                    name=key,
-                    kind="instance",
-                    region=region,
-                    gpu_type=hardware.gpu_type if hardware else None,
-                    gpu_count=hardware.gpu_count if hardware else None,
-                    gpu_memory_gb=hardware.gpu_memory_gb if hardware else None,
-                    vcpus=hardware.vcpus if hardware else None,
-                    ram_gb=hardware.ram_gb if hardware else None,
-                    usd_per_hour=row.usd_per_hour if row else None,
-                    source=row.source if row else (hardware.source if hardware else None),
-                    as_of=row.as_of if row else (hardware.as_of if hardware else None),
-                )
-            )
+            found.append(instance_offering(self.name, key, hardware, row, region=region))
         return sorted(found, key=lambda o: o.name)
 
     def close(self) -> None:

@@ -54,6 +54,7 @@ from hostkit.adapters import (
     ServerlessProvider,
     closest_matches,
     error_from_response,
+    instance_offering,
     load_hardware,
     message_from_body,
 )
@@ -893,18 +894,4 @@ class ReplicateProvider(ServerlessProvider):
     def _hardware_offering(
         self, key: str, row: PriceRow | None, per_hour: float | None
     ) -> Offering:
-        hw = self.hardware.get(key)
-        gpu_type = hw.gpu_type if hw else (key if key.startswith("gpu") else None)
-        return Offering(
-            provider=self.name,
-            name=key,
-            kind="instance",
-            gpu_type=gpu_type,
-            gpu_count=hw.gpu_count if hw else None,
-            gpu_memory_gb=hw.gpu_memory_gb if hw else None,
-            vcpus=hw.vcpus if hw else None,
-            ram_gb=hw.ram_gb if hw else None,
-            usd_per_hour=per_hour,
-            source=row.source if row else (hw.source if hw else None),
-            as_of=row.as_of if row else (hw.as_of if hw else None),
-        )
+        return instance_offering(self.name, key, self.hardware.get(key), row, usd_per_hour=per_hour)

@@ -53,6 +53,7 @@ from hostkit.adapters import (
     PriceRow,
     build_chat_body,
     get_logger,
+    instance_offering,
     iter_sse_data,
     load_hardware,
     parse_accelerator,
@@ -1145,24 +1146,8 @@ class SageMakerProvider(Provider):
         for where in regions:
             rows = {**priced.get(where, {}), **overrides}
             for key in sorted({*self.hardware, *rows}):
-                hw = self.hardware.get(key)
-                row = rows.get(key)
-                offers.append(
-                    Offering(
-                        provider=self.name,
-                        name=key,
-                        kind="instance",
-                        region=where,
-                        gpu_type=hw.gpu_type if hw else None,
-                        gpu_count=hw.gpu_count if hw else None,
-                        gpu_memory_gb=hw.gpu_memory_gb if hw else None,
-                        vcpus=hw.vcpus if hw else None,
-                        ram_gb=hw.ram_gb if hw else None,
-                        usd_per_hour=row.usd_per_hour if row else None,
-                        source=row.source if row else (hw.source if hw else None),
-                        as_of=row.as_of if row else (hw.as_of if hw else None),
-                    )
-                )
+                hardware, row = self.hardware.get(key), rows.get(key)
+                offers.append(instance_offering(self.name, key, hardware, row, region=where))
         return offers
 
     # -- errors and clean-up ---------------------------------------------

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hostkit._models import CostEstimate, CostLine
+from hostkit._models import CostEstimate, CostLine, Offering
 from hostkit.errors import ConfigError
 
 __all__ = ["Hardware", "PriceRow", "PriceTable", "load_hardware"]
@@ -229,6 +229,39 @@ class Hardware:
 
 
 HARDWARE_FIELDS = ("gpu_type", "gpu_count", "gpu_memory_gb", "vcpus", "ram_gb", "notes")
+
+
+def instance_offering(
+    provider: str,
+    key: str,
+    hardware: Hardware | None,
+    price: PriceRow | None,
+    *,
+    region: str | None = None,
+    usd_per_hour: float | None = None,
+) -> Offering:
+    """An instance type as an :class:`Offering`, from its hardware row and its price row.
+
+    ``usd_per_hour`` defaults to the price row's; the source and date are the price's,
+    else the hardware row's (an unpriced type is listed with ``usd_per_hour=None``).
+    """
+    if usd_per_hour is None and price is not None:
+        usd_per_hour = price.usd_per_hour
+    dated = price if price is not None else hardware
+    return Offering(
+        provider=provider,
+        name=key,
+        kind="instance",
+        region=region,
+        gpu_type=hardware.gpu_type if hardware else None,
+        gpu_count=hardware.gpu_count if hardware else None,
+        gpu_memory_gb=hardware.gpu_memory_gb if hardware else None,
+        vcpus=hardware.vcpus if hardware else None,
+        ram_gb=hardware.ram_gb if hardware else None,
+        usd_per_hour=usd_per_hour,
+        source=dated.source if dated else None,
+        as_of=dated.as_of if dated else None,
+    )
 
 
 def load_hardware(path: Path) -> dict[str, Hardware]:

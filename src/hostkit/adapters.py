@@ -27,7 +27,7 @@ from hostkit._openai import (
     to_messages,
     usage_from,
 )
-from hostkit._pricing import Hardware, PriceRow, PriceTable, load_hardware
+from hostkit._pricing import Hardware, PriceRow, PriceTable, instance_offering, load_hardware
 from hostkit._progress import report as report_progress
 from hostkit._redact import Secret, get_logger
 from hostkit._retry import RetryPolicy
@@ -54,6 +54,7 @@ __all__ = [
     "derive_server_key",
     "error_from_response",
     "get_logger",
+    "instance_offering",
     "iter_sse_data",
     "load_hardware",
     "message_from_body",
