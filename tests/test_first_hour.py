@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -116,3 +117,31 @@ def test_a_real_stream_is_unchanged() -> None:
     stream = chat_stream(iter(events), provider="t", model="m", started=0.0, close=lambda: None)
     assert list(stream) == ["a", "b"]
     assert stream.result is not None and stream.result.usage.output_tokens == 2
+
+
+# -- hostkit bench says why requests failed ----------------------------------------------
+def _bench_cli(argv: list[str]) -> int:
+    import argparse
+
+    from hostkit import cli, cli_compare
+
+    common = cli._global_options()
+    parser = argparse.ArgumentParser(prog="hostkit", parents=[common])
+    commands = parser.add_subparsers(dest="command", required=True)
+    cli_compare.add_commands(commands, common)
+    return cli._run(parser.parse_args(argv))
+
+
+def test_bench_puts_the_error_messages_in_the_footer_and_json(
+    llm: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = ["bench", "llm", "--prompt", "please [fail]", "--concurrency", "2", "--requests", "4"]
+    assert _bench_cli([*base, "--quiet"]) == 0
+    table = capsys.readouterr().out
+    footer = table[table.index("errors:") :]
+    assert "c=2: 4 x ProviderError:" in footer and "[fail]" in footer
+
+    assert _bench_cli([*base, "--quiet", "--json"]) == 0
+    step = json.loads(capsys.readouterr().out)["steps"][0]
+    (message, count), *_ = step["error_messages"].items()
+    assert count == 4 and message.startswith("ProviderError:") and "[fail]" in message

@@ -26,7 +26,7 @@ import math
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,8 @@ from hostkit.compare import (
     ObservedCost,
     Sample,
     error_counts,
+    error_footer,
+    error_messages,
     hourly_price,
     is_dedicated,
     load_prompts,
@@ -78,6 +80,8 @@ class Step:
     ttft_p50_s: float | None
     platform_timings: dict[str, float]
     cost: ObservedCost
+    #: why requests failed: each distinct ``Type: message`` with its count (the top five)
+    error_messages: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -113,11 +117,17 @@ class Step:
             ttft_p50_s=percentile(ttfts, 50),
             platform_timings=mean_timings(good),
             cost=observed_cost(deployment, samples, duration_s, hourly),
+            error_messages=error_messages(samples),
         )
+
+    @property
+    def load(self) -> str:
+        """The step's load as the table shows it: ``c=4`` or ``50/s``."""
+        return f"c={self.concurrency}" if self.mode == "closed" else f"{self.offered_rps:g}/s"
 
     def row(self) -> dict[str, Any]:
         data = asdict(self)
-        for key in ("errors", "platform_timings", "cost"):
+        for key in ("errors", "error_messages", "platform_timings", "cost"):
             data.pop(key)
         data["errors"] = ";".join(f"{k}={v}" for k, v in self.errors.items())
         data["cost_per_1k_usd"] = self.cost.per_1k_requests
@@ -184,10 +194,9 @@ class BenchResult:
         head = ("load", "ok", "err %", "req/s", "tok/s", "p50", "p95", "p99", "$/1k")
         lines = [head]
         for s in self.steps:
-            load = f"c={s.concurrency}" if s.mode == "closed" else f"{s.offered_rps:g}/s"
             lines.append(
                 (
-                    load,
+                    s.load,
                     f"{s.successes}/{s.requests}",
                     f"{s.error_rate * 100:.1f}",
                     f"{s.throughput_rps:.1f}",
@@ -203,7 +212,8 @@ class BenchResult:
             "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)).rstrip()
             for line in lines
         )
-        return f"{text}\n{self.recommendation.reason}"
+        footer = error_footer({s.load: s.error_messages for s in self.steps if s.error_messages})
+        return "\n".join([text, *footer, self.recommendation.reason])
 
 
 def _ms(value: float | None) -> str:

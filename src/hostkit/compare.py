@@ -151,6 +151,30 @@ def error_counts(samples: Sequence[Sample]) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
+def error_messages(samples: Sequence[Sample], limit: int = 5) -> dict[str, int]:
+    """The distinct error messages (``Type: message``) with their counts, most frequent first."""
+    counts: dict[str, int] = {}
+    for sample in samples:
+        if not sample.ok:
+            text = f"{sample.error_type or 'Error'}: {sample.error or 'no message'}"
+            text = text if len(text) <= 300 else text[:299] + "…"
+            counts[text] = counts.get(text, 0) + 1
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return dict(ranked[:limit])
+
+
+def error_footer(messages: Mapping[str, Mapping[str, int] | Sequence[str]]) -> list[str]:
+    """Lines under a table saying why requests failed: ``label: N x Type: message``
+    (without the count when only the distinct messages are known)."""
+    lines = []
+    for label, found in messages.items():
+        if isinstance(found, Mapping):
+            lines += [f"  {label}: {count} x {text}" for text, count in found.items()]
+        else:
+            lines += [f"  {label}: {text}" for text in found]
+    return ["errors:", *lines] if lines else []
+
+
 def _sum(values: Sequence[int | None]) -> int | None:
     known = [v for v in values if v is not None]
     return sum(known) if known else None
@@ -418,9 +442,13 @@ class CompareResult:
                 )
             )
         widths = [max(len(str(line[i])) for line in lines) for i in range(len(head))]
+        footer = error_footer({r.label: r.error_messages for r in self.reports if r.errors})
         return "\n".join(
-            "  ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(line)).rstrip()
-            for line in lines
+            [
+                "  ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(line)).rstrip()
+                for line in lines
+            ]
+            + footer
         )
 
 
