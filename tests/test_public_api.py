@@ -43,11 +43,17 @@ def test_import_hostkit_loads_no_sdk_cli_or_http_stack() -> None:
     assert not heavy & loaded, f"import hostkit also imported {sorted(heavy & loaded)}"
 
 
-def test_ci_runs_the_readme_test_line_verbatim() -> None:
+def test_ci_runs_the_readme_setup_lines_verbatim() -> None:
     readme = (ROOT / "README.md").read_text()
-    ci = (ROOT / ".ci" / "run").read_text()
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
     lines = re.findall(r"```bash\n(.+?)\n```", readme)
     test_line = next(line for line in lines if "pytest" in line)
-    assert test_line in ci.splitlines()
     quickstart = next(line for line in lines if "quickstart" in line)
     assert quickstart.startswith("pip install") and quickstart.endswith("hostkit quickstart")
+    assert test_line in ci and quickstart in ci
+    # CI upgrades nothing the README does not: every pip command in CI is one of the two lines
+    pip_lines = [line for line in ci if "pip install" in line and not line.lstrip().startswith("#")]
+    assert pip_lines == [quickstart, test_line]
+    # and each line runs in a venv CI has just made
+    assert ci.index(quickstart) > ci.index("fresh_venv .venv-ci-quickstart")
+    assert ci.index(test_line) > ci.index("fresh_venv .venv-ci")
