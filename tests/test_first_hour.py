@@ -145,3 +145,29 @@ def test_bench_puts_the_error_messages_in_the_footer_and_json(
     step = json.loads(capsys.readouterr().out)["steps"][0]
     (message, count), *_ = step["error_messages"].items()
     assert count == 4 and message.startswith("ProviderError:") and "[fail]" in message
+
+
+# -- CostComparison.table() --------------------------------------------------------------
+def test_cost_comparison_has_a_table_like_the_cli(capsys: pytest.CaptureFixture[str]) -> None:
+    from hostkit import cli
+    from hostkit.costs import Workload, compare_costs
+
+    result = compare_costs(
+        Workload(requests_per_day=1000, input_tokens=100, output_tokens=50),
+        ["groq:llama-3.1-8b-instant", "lambdalabs:gpu_1x_a10"],
+    )
+    table = result.table()
+    lines = table.splitlines()
+    assert lines[0].startswith("workload: 1,000 requests/day")
+    assert lines[1].split() == ["option", "kind", "USD/month", "per", "1k", "req", "breakdown",
+                                "as", "of"]  # fmt: skip
+    assert any(line.startswith("groq:llama-3.1-8b-instant") for line in lines)
+    assert any(line.startswith("lambdalabs:gpu_1x_a10") for line in lines)
+    assert lines[-1].startswith("break-even:")
+
+    code = cli.main(
+        ["cost", "--compare", "--requests-per-day", "1000", "--input-tokens", "100",
+         "--output-tokens", "50", "--candidate", "groq:llama-3.1-8b-instant",
+         "--candidate", "lambdalabs:gpu_1x_a10"]
+    )  # fmt: skip
+    assert code == 0 and capsys.readouterr().out.strip() == table

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from hostkit.cli import _amount, _count, _emit, _err, _out, _usd
+from hostkit.cli import _amount, _count, _emit, _err, _out
 
 __all__ = ["add_arguments", "run_compare"]
 
@@ -75,70 +75,8 @@ def _usage(message: str) -> Exception:
     return ConfigError(f"hostkit cost --compare: {message}")
 
 
-def _money(value: float | None) -> str:
-    return _usd(value) if value is not None else "unknown"
-
-
-def _parts(option: Any) -> str:
-    if option.monthly_usd is None:
-        return option.note or "price unknown"
-    if option.kind == "dedicated":
-        tp = f", TP {option.gpus_needed}" if option.gpus_needed else ""
-        return (
-            f"{option.replicas} x {_usd(option.usd_per_replica_hour)}/h x"
-            f" {option.breakdown[0].quantity / option.replicas:g} h{tp}"
-        )
-    return (
-        f"in {_usd(option.input_tokens_usd)} + out {_usd(option.output_tokens_usd)}"
-        f" ({_usd(option.usd_per_million_input)}/{_usd(option.usd_per_million_output)} per M)"
-    )
-
-
-def _table(headers: list[str], rows: list[list[str]]) -> None:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-    for cells in [headers, *rows]:
-        _out("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip())
-
-
-def _break_even_line(found: Any) -> str:
-    if found.requests_per_day is None:
-        return f"break-even: none ({found.reason})"
-    text = (
-        f"break-even: {found.dedicated} is cheaper than {found.serverless} above"
-        f" {found.requests_per_day:,.0f} requests/day"
-    )
-    if found.stays_cheaper_from and found.stays_cheaper_from > found.requests_per_day:
-        text += f" (for good above {found.stays_cheaper_from:,.0f}: replicas follow the rate)"
-    return text
-
-
 def _show(result: Any) -> None:
-    w = result.workload
-    _out(
-        f"workload: {w.requests_per_day:,.0f} requests/day x {w.days_per_month:g} days,"
-        f" {w.input_tokens:g} in / {w.output_tokens:g} out tokens per request,"
-        f" {w.hours_per_month:g} h online, {w.replicas_for()} replica(s)"
-    )
-    if not result.options:
-        _out("no option matches")
-    else:
-        _table(
-            ["option", "kind", "USD/month", "per 1k req", "breakdown", "as of"],
-            [
-                [
-                    o.label,
-                    o.kind,
-                    _money(o.monthly_usd),
-                    _money(None if o.usd_per_request is None else o.usd_per_request * 1000),
-                    _parts(o),
-                    o.as_of or "-",
-                ]
-                for o in result.options
-            ],
-        )
-    _out(_break_even_line(result.break_even))
-    for pair in result.pairs:
-        _out("  " + _break_even_line(pair))
+    _out(result.table())
     for note in result.notes:
         _err(f"note: {note}")
     for message in result.warnings:

@@ -223,6 +223,33 @@ class CostComparison:
     def warnings(self) -> list[str]:
         return [o.warning for o in self.options if o.warning]
 
+    def table(self) -> str:
+        """A plain-text table for a terminal: the workload, every option (cheapest first)
+        with its monthly cost, cost per 1,000 requests, breakdown and price date, then the
+        break-even. Notes and warnings are in :attr:`notes` and :attr:`warnings`."""
+        w = self.workload
+        lines = [
+            f"workload: {w.requests_per_day:,.0f} requests/day x {w.days_per_month:g} days,"
+            f" {w.input_tokens:g} in / {w.output_tokens:g} out tokens per request,"
+            f" {w.hours_per_month:g} h online, {w.replicas_for()} replica(s)"
+        ]
+        if not self.options:
+            lines.append("no option matches")
+        else:
+            rows = [["option", "kind", "USD/month", "per 1k req", "breakdown", "as of"]]
+            for o in self.options:
+                per_1k = None if o.usd_per_request is None else o.usd_per_request * 1000
+                money = [_usd(o.monthly_usd), _usd(per_1k)]
+                rows.append([o.label, o.kind, *money, _parts(o), o.as_of or "-"])
+            widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+            lines += [
+                "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+                for row in rows
+            ]
+        lines.append(_break_even_line(self.break_even))
+        lines += ["  " + _break_even_line(pair) for pair in self.pairs]
+        return "\n".join(lines)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "workload": self.workload.to_dict(),
@@ -232,6 +259,42 @@ class CostComparison:
             "notes": list(self.notes),
             "warnings": self.warnings,
         }
+
+
+def _usd(amount: float | None) -> str:
+    if amount is None:
+        return "unknown"
+    if amount == 0 or abs(amount) >= 0.01:
+        return f"${amount:,.2f}"
+    return "$" + f"{amount:.8f}".rstrip("0").rstrip(".")
+
+
+def _parts(option: OptionCost) -> str:
+    """How an option's monthly cost is made up, in a few words."""
+    if option.monthly_usd is None:
+        return option.note or "price unknown"
+    if option.kind == "dedicated" and option.replicas and option.breakdown:
+        tp = f", TP {option.gpus_needed}" if option.gpus_needed else ""
+        return (
+            f"{option.replicas} x {_usd(option.usd_per_replica_hour)}/h x"
+            f" {option.breakdown[0].quantity / option.replicas:g} h{tp}"
+        )
+    return (
+        f"in {_usd(option.input_tokens_usd)} + out {_usd(option.output_tokens_usd)}"
+        f" ({_usd(option.usd_per_million_input)}/{_usd(option.usd_per_million_output)} per M)"
+    )
+
+
+def _break_even_line(found: BreakEven) -> str:
+    if found.requests_per_day is None:
+        return f"break-even: none ({found.reason})"
+    text = (
+        f"break-even: {found.dedicated} is cheaper than {found.serverless} above"
+        f" {found.requests_per_day:,.0f} requests/day"
+    )
+    if found.stays_cheaper_from and found.stays_cheaper_from > found.requests_per_day:
+        text += f" (for good above {found.stays_cheaper_from:,.0f}: replicas follow the rate)"
+    return text
 
 
 # -- rates: what an option charges, before the workload ---------------------------------
