@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -171,3 +172,33 @@ def test_cost_comparison_has_a_table_like_the_cli(capsys: pytest.CaptureFixture[
          "--candidate", "lambdalabs:gpu_1x_a10"]
     )  # fmt: skip
     assert code == 0 and capsys.readouterr().out.strip() == table
+
+
+# -- the compare plot's x-axis when every cost is $0 -------------------------------------
+def test_plot_x_axis_starts_at_zero_when_every_cost_is_zero(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from matplotlib.figure import Figure
+
+    from hostkit import compare
+
+    def report(label: str, per_1k: float | None, p50: float) -> Any:
+        cost = compare.ObservedCost(per_1k_requests=per_1k, per_million_tokens=None, basis="x")
+        return SimpleNamespace(label=label, cost=cost, latency_p50_s=p50, latency_p95_s=p50 * 2)
+
+    limits: list[tuple[float, float]] = []
+    save = Figure.savefig
+
+    def savefig(self: Figure, *args: Any, **kwargs: Any) -> None:
+        limits.append(self.axes[0].get_xlim())
+        save(self, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", savefig)
+    free = SimpleNamespace(reports=[report("a", 0.0, 0.01), report("b", 0.0, 0.02)])
+    compare.plot(free, tmp_path / "free.png")  # type: ignore[arg-type]
+    paid = SimpleNamespace(reports=[report("a", 0.0, 0.01), report("c", 2.0, 0.02)])
+    compare.plot(paid, tmp_path / "paid.png")  # type: ignore[arg-type]
+    (free_low, free_high), (paid_low, paid_high) = limits
+    assert free_low == 0 and free_high > 0
+    assert paid_low == 0 and paid_high > 2.0
+    assert (tmp_path / "free.png").stat().st_size > 0

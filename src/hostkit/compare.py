@@ -682,16 +682,20 @@ def plot(result: CompareResult, path: str | Path) -> Path:
     figure = Figure(figsize=(7, 4.5))
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
-    unplotted = []
+    unplotted, costs = [], []
     for report in result.reports:
         cost = report.cost.per_1k_requests
         if cost is None or report.latency_p50_s is None:
             unplotted.append(report.label)
             continue
+        costs.append(cost)
         p50 = report.latency_p50_s * 1000
         p95 = (report.latency_p95_s or report.latency_p50_s) * 1000
         axes.errorbar([cost], [p50], yerr=[[0.0], [p95 - p50]], fmt="o", capsize=4)
         axes.annotate(report.label, (cost, p50), textcoords="offset points", xytext=(6, 6))
+    if costs:  # costs are never negative: start at $0 (and give all-$0 points some room)
+        highest = max(costs)
+        axes.set_xlim(0.0, highest * 1.15 if highest > 0 else 1.0)
     axes.set_xlabel("observed cost per 1,000 requests (USD)")
     axes.set_ylabel("latency p50, bar to p95 (ms)")
     axes.set_title("hostkit compare: latency against cost")
