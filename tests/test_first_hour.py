@@ -202,3 +202,59 @@ def test_plot_x_axis_starts_at_zero_when_every_cost_is_zero(
     assert free_low == 0 and free_high > 0
     assert paid_low == 0 and paid_high > 2.0
     assert (tmp_path / "free.png").stat().st_size > 0
+
+
+# -- help for every positional argument ---------------------------------------------------
+def _help(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    from hostkit import cli
+
+    assert cli.main([*argv, "--help"]) == 0
+    return capsys.readouterr().out
+
+
+def _commands(text: str) -> list[str]:
+    """The subcommands a ``--help`` lists under its ``COMMAND`` positional, if any."""
+    import re
+
+    lines = text.splitlines()
+    if "  COMMAND" not in lines:
+        return []
+    found = []
+    for line in lines[lines.index("  COMMAND") + 1 :]:
+        if not line.startswith("    "):
+            break
+        if match := re.match(r"^    ([a-z][a-z-]*)(\s|$)", line):
+            found.append(match.group(1))
+    return found
+
+
+def _positionals_without_help(text: str) -> list[str]:
+    """Entries of the ``positional arguments:`` section that have no help text."""
+    lines = text.splitlines()
+    if "positional arguments:" not in lines:
+        return []
+    section = lines[lines.index("positional arguments:") + 1 :]
+    section = section[: section.index("")] if "" in section else section
+    bare = []
+    for i, line in enumerate(section):
+        if line.startswith("  ") and not line.startswith("   "):  # an entry, not a wrapped line
+            has_text = len(line.strip().split(None, 1)) > 1
+            continued = i + 1 < len(section) and section[i + 1].startswith("    ")
+            if not (has_text or continued):
+                bare.append(line.strip())
+    return bare
+
+
+def test_every_positional_argument_has_help(capsys: pytest.CaptureFixture[str]) -> None:
+    top = _help([], capsys)
+    commands = _commands(top)
+    assert {"deploy", "status", "invoke", "scale", "teardown", "cost", "logs"} <= set(commands)
+    missing = {}
+    for command in commands:
+        text = _help([command], capsys)
+        for sub in _commands(text):  # nested commands (e.g. catalog ...), if any
+            if bare := _positionals_without_help(_help([command, sub], capsys)):
+                missing[f"{command} {sub}"] = bare
+        if bare := _positionals_without_help(text):
+            missing[command] = bare
+    assert missing == {}

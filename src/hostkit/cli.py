@@ -26,7 +26,7 @@ from typing import Any, TextIO
 
 import hostkit
 from hostkit import _api
-from hostkit._models import parse_duration
+from hostkit._models import check_name, parse_duration
 from hostkit.errors import ConfigError, HostkitError, PriceUnknown
 
 __all__ = ["build_parser", "main"]
@@ -207,34 +207,10 @@ def _duration(text: str) -> float:
 
 # -- commands -------------------------------------------------------------------
 def _cmd_providers(args: argparse.Namespace) -> int:
-    infos = hostkit.available_providers()
+    """Registered providers, their credential sources and (``--check``) access: cli_inventory."""
+    from hostkit.cli_inventory import cmd_providers
 
-    def human() -> None:
-        if not infos:
-            _out(
-                "no providers registered; a provider appears once its package is installed"
-                " (entry point group 'hostkit.providers')"
-            )
-            return
-        width = max(len(info.name) for info in infos)
-        for info in infos:
-            state = "broken" if info.error else "installed" if info.installed else "not installed"
-            _out(f"{info.name.ljust(width)}  {state:<13}  {_capability_words(info.capabilities)}")
-            pad = " " * (width + 2)
-            if info.error:
-                _out(f"{pad}error: {info.error}")
-            if info.description:
-                _out(f"{pad}{info.description}")
-            details = []
-            if info.install_command:
-                details.append(f"install: {info.install_command}")
-            if info.distribution:
-                details.append(f"from: {info.distribution}")
-            if details:
-                _out(pad + "   ".join(details))
-
-    _emit(args, infos, human)
-    return 0
+    return cmd_providers(args)
 
 
 def _load_spec_file(path: Path) -> hostkit.DeploymentSpec:
@@ -243,6 +219,11 @@ def _load_spec_file(path: Path) -> hostkit.DeploymentSpec:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise ConfigError(f"{path}: cannot read spec file: {error.strerror or error}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {error.start}: {error.reason});"
+            " spec files must be UTF-8 encoded TOML or JSON"
+        ) from None
     try:
         data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
     except (ValueError, tomllib.TOMLDecodeError) as error:
@@ -332,7 +313,28 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
 def _request(args: argparse.Namespace) -> Any:
     text: str = sys.stdin.read() if args.request == "-" else args.request
-    return text if args.text else _parse_value(text)
+    return text if args.text else _request_value(text)
+
+
+def _request_value(text: str) -> Any:
+    """JSON when ``text`` parses as JSON; a plain string unless it looks like JSON.
+
+    A ``{`` or ``[`` that does not parse is an error (a typo would else be sent as a
+    prompt); ``--text`` sends it as the string it is.
+    """
+    try:
+        return json.loads(text)
+    except ValueError as error:
+        if not text.lstrip().startswith(("{", "[")):
+            return text
+        position = getattr(error, "msg", str(error))
+        if isinstance(error, json.JSONDecodeError):
+            position = f"{error.msg} at line {error.lineno} column {error.colno}"
+        raise ConfigError(
+            f"invoke: REQUEST starts with {text.lstrip()[0]!r} but is not valid JSON"
+            f" ({position}); quote keys and strings with double quotes"
+            ' (\'{"hours": 6}\'), or pass --text to send it as a plain string'
+        ) from None
 
 
 def _params(args: argparse.Namespace) -> dict[str, Any]:
@@ -392,14 +394,24 @@ def _cmd_scale(args: argparse.Namespace) -> int:
 
 
 def _cmd_teardown(args: argparse.Namespace) -> int:
+    if args.all or args.name is None:
+        from hostkit.cli_inventory import teardown_all
+
+        if not args.all:
+            raise ConfigError("teardown: give a deployment NAME, or --all to delete everything")
+        return teardown_all(args)
     name: str = args.name
     config = hostkit.load_config(args.config)
-    known = name in config.deployments or _api._saved_provider_of(name) is not None
-    if not known and not args.quiet:
-        _err(
-            f"nothing named {name!r} is known (not in the config, not saved by an earlier"
-            " deploy); nothing to delete"
-        )
+    if name not in config.deployments:
+        check_name(name, argument="teardown NAME")
+        if _api._saved_provider_of(name) is None:
+            why = "not in the config, not saved by an earlier deploy"
+            _emit(
+                args,
+                {"name": name, "status": "not_found", "reason": why},
+                lambda: _out(f"{name}  nothing to delete ({why})"),
+            )
+            return 0
     hostkit.teardown(name, config=config)
     _emit(args, {"name": name, "status": "deleted"}, lambda: _out(f"{name}  deleted"))
     return 0
@@ -553,7 +565,14 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
         return sub
 
-    command("providers", _cmd_providers, "list registered providers and what they can do")
+    providers = command(
+        "providers",
+        _cmd_providers,
+        "list registered providers, what they can do and where their credentials come from",
+    )
+    from hostkit.cli_inventory import add_providers_options, add_teardown_options
+
+    add_providers_options(providers)
 
     deploy = command(
         "deploy",
@@ -599,7 +618,11 @@ def build_parser() -> argparse.ArgumentParser:
     behaviour = deploy.add_argument_group("deploy behaviour")
     behaviour.add_argument("--no-wait", action="store_true", help="return once creation starts")
     behaviour.add_argument(
-        "--timeout", type=_duration, metavar="SECONDS", help="give up waiting after this long"
+        "--timeout",
+        type=_duration,
+        metavar="SECONDS",
+        help="give up waiting after this long (default: the provider's deploy timeout,"
+        " e.g. local 120s; see docs/providers/<provider>.md)",
     )
     behaviour.add_argument(
         "--update", action="store_true", help="change an existing deployment of the same name"
@@ -609,13 +632,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     status = command("status", _cmd_status, "show a deployment's current state")
-    status.add_argument("name", metavar="NAME")
+    status.add_argument(
+        "name", metavar="NAME", help="a deployment under [deployments] or from an earlier deploy"
+    )
     from hostkit.cli_observe import add_watch_options
 
     add_watch_options(status)
 
     invoke = command("invoke", _cmd_invoke, "send one request to a deployment")
-    invoke.add_argument("name", metavar="NAME")
+    invoke.add_argument(
+        "name", metavar="NAME", help="a deployment under [deployments] or from an earlier deploy"
+    )
     invoke.add_argument(
         "request",
         metavar="REQUEST",
@@ -638,16 +665,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     scale = command("scale", _cmd_scale, "set replicas or autoscaling bounds")
-    scale.add_argument("name", metavar="NAME")
-    scale.add_argument("replicas", nargs="?", type=_count, metavar="REPLICAS")
+    scale.add_argument("name", metavar="NAME", help="the deployment to scale")
+    scale.add_argument(
+        "replicas",
+        nargs="?",
+        type=_count,
+        metavar="REPLICAS",
+        help="the fixed replica count (or give --min/--max for autoscaling bounds)",
+    )
     scale.add_argument("--min", type=_count, metavar="N", help="autoscaling lower bound")
     scale.add_argument("--max", type=_count, metavar="N", help="autoscaling upper bound")
 
     teardown = command("teardown", _cmd_teardown, "delete a deployment and all it holds")
-    teardown.add_argument("name", metavar="NAME")
+    teardown.add_argument(
+        "name", nargs="?", metavar="NAME", help="the deployment to delete (or --all)"
+    )
+    add_teardown_options(teardown)
 
     cost = command("cost", _cmd_cost, "estimate what a deployment costs, or --compare options")
-    cost.add_argument("name", nargs="?", metavar="NAME")
+    cost.add_argument(
+        "name",
+        nargs="?",
+        metavar="NAME",
+        help="a deployment under [deployments] or from an earlier deploy (with --compare:"
+        " also provider:model or provider:instance)",
+    )
     cost.add_argument("--hours", type=_amount, metavar="H", help="with --compare: per month")
     cost.add_argument("--requests", type=_count, metavar="N")
     cost.add_argument("--input-tokens", type=_count, metavar="N")
@@ -667,6 +709,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_observe_commands(commands, common)
     add_batch_commands(commands, common)
+    from hostkit.cli_inventory import add_commands as add_inventory_commands
+
+    add_inventory_commands(commands, common)
     return parser
 
 

@@ -182,7 +182,7 @@ def add_commands(subparsers: Any, common_parent: argparse.ArgumentParser) -> Non
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     logs.set_defaults(handler=_cmd_logs)
-    logs.add_argument("name", metavar="NAME")
+    logs.add_argument("name", metavar="NAME", help="the deployment whose server logs to print")
     logs.add_argument(
         "-f", "--follow", action="store_true", help="keep printing new lines until Ctrl-C"
     )
