@@ -51,7 +51,7 @@ def isolated_hostkit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
 
 
 # -- real deployments on the local provider, shared by the tests that drive them ---------
-FAKE_LLM_SERVER = Path(__file__).parent / "providers" / "local" / "tests" / "fake_openai_server.py"
+FAKE_LLM_SERVER = Path(__file__).parent / "examples" / "fake_openai_server.py"
 SCORES_MODEL = "hostkit_examples.study_score:predict"
 
 

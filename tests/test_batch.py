@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from conftest import ServerlessTarget  # tests/conftest.py: the serverless fixture
 
 ROOT = Path(__file__).resolve().parents[1]
-FAKE_SERVER = ROOT / "providers" / "local" / "tests" / "fake_openai_server.py"
+FAKE_SERVER = ROOT / "examples" / "fake_openai_server.py"
 PROMPT = "Say hello in five words."
 MAX_IN_FLIGHT = 2
 FAST = RetryPolicy(initial_wait=0.01, max_wait=0.05)
@@ -116,10 +116,9 @@ def test_tokens_cost_and_per_line_params_against_a_local_llm(
 
 def _serve_limited(port: int) -> None:
     """A fake OpenAI server: 429 beyond MAX_IN_FLIGHT, 503 once to [flaky], 429 1h to [quota]."""
-    sys.path.insert(0, str(FAKE_SERVER.parent))
     from http.server import ThreadingHTTPServer
 
-    import fake_openai_server as fake
+    from hostkit_examples import fake_openai_server as fake
 
     lock = threading.Lock()
     state: dict[str, Any] = {"in_flight": 0, "flaky_seen": set()}

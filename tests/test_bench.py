@@ -18,7 +18,7 @@ from hostkit.bench import bench, parse_rate
 from hostkit.testing import cassette
 
 ROOT = Path(__file__).resolve().parents[1]
-FAKE_SERVER = ROOT / "providers" / "local" / "tests" / "fake_openai_server.py"
+FAKE_SERVER = ROOT / "examples" / "fake_openai_server.py"
 GROQ_CASSETTES = ROOT / "providers" / "groq" / "tests" / "cassettes"
 
 

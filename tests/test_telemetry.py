@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from conftest import Otel  # tests/conftest.py: the shared in-memory SDK fixtures
 
 ROOT = Path(__file__).resolve().parents[1]
-FAKE_SERVER = ROOT / "providers" / "local" / "tests" / "fake_openai_server.py"
+FAKE_SERVER = ROOT / "examples" / "fake_openai_server.py"
 GROQ_CASSETTES = ROOT / "providers" / "groq" / "tests" / "cassettes"
 EXAMPLE = "hostkit_examples.study_score:predict"
 GROQ_KEY = "gsk_testFakeKey000000"

@@ -17,7 +17,7 @@ from hostkit_examples import study_score
 import hostkit
 from hostkit import errors
 
-FAKE_SERVER = Path(__file__).with_name("fake_openai_server.py")
+FAKE_SERVER = Path(__file__).parents[3] / "examples" / "fake_openai_server.py"
 EXAMPLE = "hostkit_examples.study_score:predict"
 
 

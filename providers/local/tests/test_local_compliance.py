@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from hostkit.testing.compliance import ProviderComplianceTests, ProviderFixtures
 
-FAKE_SERVER = Path(__file__).with_name("fake_openai_server.py")
+FAKE_SERVER = Path(__file__).parents[3] / "examples" / "fake_openai_server.py"
 NO_HTTP_ERRORS = "the local server has no accounts, rate limits or upstream platform"
 
 

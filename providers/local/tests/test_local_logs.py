@@ -15,7 +15,7 @@ import hostkit
 from hostkit._logs import LogLine
 from hostkit._redact import register_secret
 
-FAKE_SERVER = Path(__file__).with_name("fake_openai_server.py")
+FAKE_SERVER = Path(__file__).parents[3] / "examples" / "fake_openai_server.py"
 SECRET = "sk-local-logs-test-secret-0000"
 
 
