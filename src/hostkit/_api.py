@@ -15,7 +15,16 @@ from typing import Any
 
 from hostkit._config import Config, load_config
 from hostkit._logs import LogLine, parse_since
-from hostkit._models import CostEstimate, Deployment, DeploymentSpec, InvokeResult, Stream
+from hostkit._models import (
+    CostEstimate,
+    Deployment,
+    DeploymentSpec,
+    InvokeResult,
+    Stream,
+    _checking,
+    check_name,
+    request_error,
+)
 from hostkit._provider import Provider
 from hostkit._registry import get_provider
 from hostkit._state import default_state_dir
@@ -58,6 +67,7 @@ def provider_for(name: str, config: ConfigArg = None) -> Provider:
 
 
 def _saved_provider_of(name: str) -> str | None:
+    check_name(name, argument="deployment name")
     root = default_state_dir()
     if not root.is_dir():
         return None
@@ -102,7 +112,7 @@ def resolve_deployment(target: Target, config: ConfigArg = None) -> Deployment:
         return target
     resolved = _config(config)
     if isinstance(target, str) and target not in resolved.deployments:
-        owner = _saved_provider_of(target)
+        owner = _saved_provider_of(_checked(target))
         if owner is None:
             known = ", ".join(sorted(resolved.deployments)) or "none"
             raise ConfigError(
@@ -122,6 +132,11 @@ def resolve_deployment(target: Target, config: ConfigArg = None) -> Deployment:
                 provider=spec.provider,
             ) from None
         return provider.deploy(spec)
+
+
+def _checked(name: str) -> str:
+    """``name`` if it can be a deployment name; else a ConfigError naming the argument."""
+    return check_name(name, argument="target (a deployment name)")
 
 
 def _bound(target: Target, config: ConfigArg) -> tuple[Provider, Deployment]:
@@ -157,7 +172,12 @@ def invoke(
 ) -> InvokeResult:
     """Send one request to a deployment and return an :class:`InvokeResult`."""
     provider, deployment = _bound(target, config)
-    return provider.invoke(deployment, request, **params)
+    try:
+        return provider.invoke(deployment, request, **params)
+    except Exception as error:
+        if (problem := request_error(request, error)) is None:
+            raise
+        raise problem from None
 
 
 async def ainvoke(
@@ -165,13 +185,23 @@ async def ainvoke(
 ) -> InvokeResult:
     """Async twin of :func:`invoke`."""
     provider, deployment = _bound(target, config)
-    return await provider.ainvoke(deployment, request, **params)
+    try:
+        return await provider.ainvoke(deployment, request, **params)
+    except Exception as error:
+        if (problem := request_error(request, error)) is None:
+            raise
+        raise problem from None
 
 
 def stream(target: Target, request: Any, /, *, config: ConfigArg = None, **params: Any) -> Stream:
     """Iterate text chunks; ``.result`` holds usage and time to first token at the end."""
     provider, deployment = _bound(target, config)
-    return provider.stream(deployment, request, **params)
+    try:
+        return _checking(provider.stream(deployment, request, **params), request)
+    except Exception as error:
+        if (problem := request_error(request, error)) is None:
+            raise
+        raise problem from None
 
 
 def logs(
@@ -216,7 +246,7 @@ def teardown(target: Target, /, *, config: ConfigArg = None) -> None:
         return
     resolved = _config(config)
     if isinstance(target, str) and target not in resolved.deployments:
-        owner = _saved_provider_of(target)
+        owner = _saved_provider_of(_checked(target))
         if owner is None:
             return  # nothing known by that name: nothing to delete
         provider_for(owner, resolved).teardown(target)
@@ -242,7 +272,7 @@ def cost(
     else:
         resolved = _config(config)
         if isinstance(target, str) and target not in resolved.deployments:
-            subject = resolve_deployment(target, resolved)
+            subject = resolve_deployment(_checked(target), resolved)
             provider = subject._provider or provider_for(subject.provider, resolved)
         else:
             subject = resolve_spec(target, resolved)

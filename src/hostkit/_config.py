@@ -2,11 +2,14 @@
 
 Found at the path given, else ``$HOSTKIT_CONFIG``, else the first ``hostkit.toml``
 (or ``pyproject.toml`` with ``[tool.hostkit]``) in the working directory or its
-parents. ``${VAR}`` and ``${VAR:-default}`` are taken from the environment.
+parents. ``${VAR}`` and ``${VAR:-default}`` are taken from the environment; where a
+setting or spec field takes a number or true/false, a value that is one placeholder
+(``replicas = "${N:-2}"``) is converted after it is filled in.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -38,9 +41,22 @@ class Config:
         return str(self.path) if self.path else "(no config file)"
 
     def provider_settings(self, name: str) -> dict[str, Any]:
-        """Settings under ``[providers.<name>]``, with ``${VAR}`` filled in now."""
+        """Settings under ``[providers.<name>]``, with ``${VAR}`` filled in now.
+
+        A placeholder in a setting the provider declares as a number or true/false
+        (``usd_per_hour = "${RATE:-1.2}"``) becomes that type.
+        """
         where = f"{self.where} [providers.{name}]"
-        return dict(_interpolate(self.providers.get(name, {}), where))
+        raw = self.providers.get(name, {})
+        settings = dict(_interpolate(raw, where))
+        if any(_has_placeholder(value) for value in raw.values()):
+            schema = _settings_schema(name)
+            for key, value in raw.items():
+                if key in schema and _has_placeholder(value):
+                    settings[key] = coerce_placeholder(
+                        settings[key], schema[key], f"{where} {key}", value
+                    )
+        return settings
 
     def deployment(self, name: str) -> DeploymentSpec:
         """The spec of a named deployment, or a ConfigError listing the known names."""
@@ -99,6 +115,68 @@ def _interpolate(value: Any, where: str) -> Any:
     return value
 
 
+def _has_placeholder(value: Any) -> bool:
+    return isinstance(value, str) and "${" in value
+
+
+def _settings_schema(provider: str) -> dict[str, Any]:
+    """The setting types ``provider`` declares (none when it cannot be loaded here)."""
+    from hostkit._provider import COMMON_SETTINGS
+    from hostkit._registry import provider_class
+    from hostkit.errors import HostkitError
+
+    try:
+        cls = provider_class(provider)
+    except HostkitError:
+        return {}  # get_provider reports that, with its own message
+    return {**COMMON_SETTINGS, **cls.settings_schema}
+
+
+_TRUE = ("true", "yes", "on", "1")
+_FALSE = ("false", "no", "off", "0")
+
+
+def coerce_placeholder(value: Any, expected: Any, where: str, template: str) -> Any:
+    """``value`` (filled in from ``template``) as the number or bool ``expected`` wants.
+
+    Values of other types, and fields that take strings, pass through unchanged.
+    """
+    kinds = expected if isinstance(expected, tuple) else (expected,)
+    if not isinstance(value, str) or str in kinds or not set(kinds) & {int, float, bool}:
+        return value
+    text = value.strip()
+    if bool in kinds and text.lower() in _TRUE + _FALSE:
+        return text.lower() in _TRUE
+    if int in kinds:
+        try:
+            return int(text)
+        except ValueError:
+            pass
+    if float in kinds:
+        try:
+            number = float(text)
+        except ValueError:
+            pass
+        else:
+            if math.isfinite(number):
+                return number
+    wanted = " or ".join(
+        {int: "a whole number", float: "a number", bool: "true or false"}[kind]
+        for kind in kinds
+        if kind in (int, float, bool)
+    )
+    names = [m.group(1) for m in _VAR.finditer(template)]
+    shown = ", ".join(f"${{{name}}}" for name in names)
+    raise ConfigError(
+        f"{where} = {template!r}: {value!r} (from {shown}) is not {wanted};"
+        f" set {' and '.join(names)} to {wanted}"
+    )
+
+
+#: spec fields that take whole numbers (a placeholder there is converted)
+_SPEC_NUMBERS = {"replicas": int, "min_replicas": int, "max_replicas": int}
+
+
 def _table(data: Any, where: str) -> dict[str, Any]:
     if not isinstance(data, Mapping):
         raise ConfigError(f"{where}: expected a table, found {type(data).__name__} {data!r}")
@@ -121,7 +199,11 @@ def parse_config(data: Mapping[str, Any], path: Path | None) -> Config:
     deployments = {}
     for name, raw in _table(data.get("deployments", {}), f"{label} [deployments]").items():
         where = f"{label} [deployments.{name}]"
-        fields = _interpolate(_table(raw, where), where)
+        table = _table(raw, where)
+        fields = _interpolate(table, where)
+        for key, kind in _SPEC_NUMBERS.items():
+            if _has_placeholder(table.get(key)):
+                fields[key] = coerce_placeholder(fields[key], kind, f"{where} {key}", table[key])
         fields.setdefault("name", name)
         deployments[name] = DeploymentSpec.from_dict(fields, where=where)
     prices = _table(data.get("prices", {}), f"{label} [prices]")
@@ -131,6 +213,28 @@ def parse_config(data: Mapping[str, Any], path: Path | None) -> Config:
 _cache: dict[Path, tuple[float, Config]] = {}
 
 
+def _read_toml(file: Path, source: str) -> dict[str, Any]:
+    """The TOML document in ``file``; anything unreadable is a ConfigError saying why."""
+    if file.is_dir():
+        raise ConfigError(
+            f"{file}: is a directory, not a config file (given by {source}); give the path"
+            " of a hostkit.toml or pyproject.toml file"
+        )
+    try:
+        return tomllib.loads(file.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"{file}: not UTF-8 text (byte {error.start}: {error.reason});"
+            " config files must be UTF-8 encoded TOML"
+        ) from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{file}: not valid TOML: {error}") from None
+    except OSError as error:
+        raise ConfigError(
+            f"{file}: cannot read the config file (given by {source}): {error.strerror or error}"
+        ) from None
+
+
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     """Load the config file (see module docs for where it is looked for).
 
@@ -138,22 +242,23 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     config. Results are cached per file and reloaded when the file changes.
     """
     explicit = path is not None or "HOSTKIT_CONFIG" in os.environ
+    source = "--config / config=" if path is not None else "HOSTKIT_CONFIG"
     file = Path(path).expanduser() if path is not None else find_config_file()
     if file is None:
         return _EMPTY
     try:
         mtime = file.stat().st_mtime
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         if explicit:
-            raise ConfigError(f"{file}: config file not found") from None
+            raise ConfigError(
+                f"{file}: config file not found (given by {source}); give the path of a"
+                " hostkit.toml or pyproject.toml file"
+            ) from None
         return _EMPTY
     cached = _cache.get(file)
     if cached and cached[0] == mtime:
         return cached[1]
-    try:
-        document = tomllib.loads(file.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{file}: not valid TOML: {error}") from None
+    document = _read_toml(file, source if explicit else "found in the working directory")
     if file.name == "pyproject.toml":
         document = document.get("tool", {}).get("hostkit", {})
     config = parse_config(document, file)

@@ -32,7 +32,9 @@ __all__ = [
     "Status",
     "Stream",
     "Usage",
+    "check_name",
     "parse_duration",
+    "request_error",
 ]
 
 Status = Literal[
@@ -49,8 +51,14 @@ STATUSES: tuple[str, ...] = (
     "deleted",
 )
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
-_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+#: what a deployment name may be (matched whole: ``fullmatch``, so no trailing newline)
+NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}"
+NAME_RULE = (
+    "use 1-63 letters, digits, '-', '_' or '.', starting with a letter or digit"
+    f" (pattern {NAME_PATTERN})"
+)
+_NAME_RE = re.compile(NAME_PATTERN)
+_DURATION_RE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*")
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 
 
@@ -60,7 +68,7 @@ def parse_duration(value: object, *, field_name: str = "duration") -> float:
         raise ConfigError(f"{field_name}: expected a duration such as 900 or '15m', got {value!r}")
     if isinstance(value, int | float):
         seconds = float(value)
-    elif isinstance(value, str) and (match := _DURATION_RE.match(value)):
+    elif isinstance(value, str) and (match := _DURATION_RE.fullmatch(value)):
         seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
     else:
         raise ConfigError(
@@ -69,6 +77,18 @@ def parse_duration(value: object, *, field_name: str = "duration") -> float:
     if seconds < 0 or math.isnan(seconds):
         raise ConfigError(f"{field_name}: must not be negative, got {value!r}")
     return seconds
+
+
+def check_name(name: object, *, argument: str = "name") -> str:
+    """``name`` if it is a valid deployment name, else a ConfigError naming ``argument``.
+
+    Names become file names and URL parts, so nothing else (``..``, ``/``, a trailing
+    newline) ever reaches a path.
+    """
+    if isinstance(name, str) and _NAME_RE.fullmatch(name):
+        return name
+    shown = repr(name) if isinstance(name, str) else f"a {type(name).__name__}"
+    raise ConfigError(f"{argument}: {shown[:80]} is not a valid deployment name; {NAME_RULE}")
 
 
 def _slug(model: str) -> str:
@@ -127,11 +147,8 @@ class DeploymentSpec:
         _check_str("model", self.model, required=True)
         if not self.name:
             set_(self, "name", _slug(self.model))
-        if not isinstance(self.name, str) or not _NAME_RE.match(self.name):
-            raise ConfigError(
-                f"name: {self.name!r} is not allowed; use 1-63 letters, digits, '-', '_' or '.',"
-                " starting with a letter or digit"
-            )
+        if not isinstance(self.name, str) or not _NAME_RE.fullmatch(self.name):
+            raise ConfigError(f"name: {self.name!r} is not allowed; {NAME_RULE}")
         for key in ("task", "instance", "accelerator", "region", "image"):
             _check_str(key, getattr(self, key))
         replicas = _check_int("replicas", self.replicas)
@@ -273,13 +290,28 @@ class Deployment:
         return self._provider
 
     def invoke(self, request: Any, **params: Any) -> InvokeResult:
-        return self._bound().invoke(self, request, **params)
+        try:
+            return self._bound().invoke(self, request, **params)
+        except Exception as error:
+            if (problem := request_error(request, error)) is None:
+                raise
+            raise problem from None
 
     async def ainvoke(self, request: Any, **params: Any) -> InvokeResult:
-        return await self._bound().ainvoke(self, request, **params)
+        try:
+            return await self._bound().ainvoke(self, request, **params)
+        except Exception as error:
+            if (problem := request_error(request, error)) is None:
+                raise
+            raise problem from None
 
     def stream(self, request: Any, **params: Any) -> Stream:
-        return self._bound().stream(self, request, **params)
+        try:
+            return _checking(self._bound().stream(self, request, **params), request)
+        except Exception as error:
+            if (problem := request_error(request, error)) is None:
+                raise
+            raise problem from None
 
     def scale(
         self,
@@ -350,6 +382,14 @@ class InvokeResult:
         return data
 
 
+_NO_REQUEST: Any = object()
+
+
+def _checking(stream: Stream, request: Any) -> Stream:
+    """``stream``, set to report a failure caused by ``request`` as a ConfigError."""
+    return stream.checking(request) if isinstance(stream, Stream) else stream
+
+
 class Stream:
     """An iterator of text chunks; when exhausted, ``result`` and ``usage`` are set.
 
@@ -363,7 +403,19 @@ class Stream:
         self._finish = finish
         self._close = close
         self._done: list[Any] = []
+        self._request: Any = _NO_REQUEST
         self.result: InvokeResult | None = None
+
+    def checking(self, request: Any) -> Stream:
+        """Report a failure caused by ``request`` not being JSON as a ConfigError (see
+        :func:`request_error`); returns the stream itself."""
+        self._request = request
+        return self
+
+    def _failure(self, error: BaseException) -> BaseException:
+        if self._request is _NO_REQUEST:
+            return error
+        return request_error(self._request, error) or error
 
     def on_done(self, callback: Any) -> None:
         """Call ``callback(result, error)`` once the stream ends or fails."""
@@ -385,13 +437,19 @@ class Stream:
                 try:
                     self.result = self._finish()
                 except BaseException as error:
-                    self._notify(None, error)
-                    raise
+                    failure = self._failure(error)
+                    self._notify(None, failure)
+                    if failure is error:
+                        raise
+                    raise failure from None
                 self._notify(self.result, None)
             raise
         except BaseException as error:
-            self._notify(None, error)
-            raise
+            failure = self._failure(error)
+            self._notify(None, failure)
+            if failure is error:
+                raise
+            raise failure from None
 
     @property
     def usage(self) -> Usage | None:
@@ -496,3 +554,79 @@ class Offering:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+# -- requests that are not JSON --------------------------------------------------
+#: how deep a JSON request may nest (Python's encoder gives up a little before this)
+MAX_REQUEST_DEPTH = 1000
+_JSON_RULE = (
+    "send a str prompt or JSON data: dicts with string keys, lists, strings, finite"
+    f" numbers, booleans and None, nested under {MAX_REQUEST_DEPTH:,} levels"
+)
+_Path = tuple[Any, Any] | None  # (parent path, key): built only for the nodes visited
+
+
+def _show_path(path: _Path) -> str:
+    keys: list[Any] = []
+    while path is not None:
+        path, key = path
+        keys.append(key)
+    keys.reverse()
+    shown = [f"[{key!r}]" for key in keys]
+    if len(shown) > 6:
+        shown = [*shown[:3], "...", *shown[-2:]]
+    return "request" + "".join(shown)
+
+
+def _json_problem(value: Any) -> str | None:
+    """What keeps ``value`` from being strict JSON, or None (iterative: any depth is safe)."""
+    stack: list[tuple[Any, _Path, int]] = [(value, None, 0)]
+    while stack:
+        item, path, depth = stack.pop()
+        if depth > MAX_REQUEST_DEPTH:
+            return f"request is nested more than {MAX_REQUEST_DEPTH:,} levels deep"
+        if item is None or isinstance(item, str | bool | int):
+            continue
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                return f"{_show_path(path)} is {item!r}: NaN and Infinity are not valid JSON"
+            continue
+        if isinstance(item, Mapping):
+            for key, child in item.items():
+                if not (key is None or isinstance(key, str | int | float | bool)):
+                    return (
+                        f"{_show_path(path)} has a key of type {type(key).__name__};"
+                        " JSON object keys must be strings"
+                    )
+                stack.append((child, (path, key), depth + 1))
+            continue
+        if isinstance(item, list | tuple):
+            stack.extend((child, (path, i), depth + 1) for i, child in enumerate(item))
+            continue
+        return f"{_show_path(path)} is a {type(item).__name__}, which is not JSON-serializable"
+    return None
+
+
+def request_error(request: Any, error: BaseException) -> ConfigError | None:
+    """A ConfigError saying what in ``request`` is not JSON, when that is what ``error`` is.
+
+    Called only after a call failed (the happy path never walks the request): a raw
+    ``TypeError``/``ValueError``/``RecursionError`` from encoding, or a hostkit error
+    an adapter made of one. None when the request is fine (the failure is elsewhere).
+    """
+    from hostkit.errors import HostkitError
+
+    cause: BaseException | None = error
+    if isinstance(error, HostkitError):
+        cause = None if isinstance(error, ConfigError) else error.__cause__
+    if not isinstance(cause, TypeError | ValueError | RecursionError):
+        return None
+    if isinstance(cause, ValueError) and "Circular reference" in str(cause):
+        problem: str | None = "request contains itself (a circular reference)"
+    else:
+        problem = _json_problem(request)
+    if problem is None and isinstance(cause, RecursionError):
+        problem = "request is nested too deeply to encode as JSON"
+    if problem is None:
+        return None
+    return ConfigError(f"{problem}; {_JSON_RULE}")

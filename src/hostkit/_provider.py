@@ -45,6 +45,7 @@ from hostkit._models import (
     Offering,
     Stream,
     Usage,
+    check_name,
 )
 from hostkit._pricing import PriceRow, PriceTable
 from hostkit._redact import Secret, get_logger, is_secret_key, redact_mapping
@@ -484,7 +485,7 @@ class Provider(ABC):
 
     def get(self, name: str) -> Deployment:
         """Find a deployment again (from any process) or raise NotFound."""
-        found = self.find(name)
+        found = self.find(check_name(name, argument="name"))
         if found is None:
             raise NotFound(f"no deployment named {name!r} on {self.name}", provider=self.name)
         found._provider = self
@@ -633,7 +634,7 @@ class Provider(ABC):
     def teardown(self, deployment: Deployment | str) -> None:
         """Delete everything the deployment holds; something already gone is fine."""
         if isinstance(deployment, str):
-            found = self.find(deployment)
+            found = self.find(check_name(deployment, argument="deployment"))
             if found is None:
                 self.records.delete(deployment)
                 _progress.report(f"{deployment}: nothing to delete on {self.name}")

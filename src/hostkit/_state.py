@@ -13,17 +13,38 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from hostkit._models import _NAME_RE, check_name
 from hostkit._redact import redact_mapping
+from hostkit.errors import ConfigError
 
 __all__ = ["StateStore", "default_state_dir"]
 
+STATE_DIR_ENV = "HOSTKIT_STATE_DIR"
+
 
 def default_state_dir() -> Path:
-    if env := os.environ.get("HOSTKIT_STATE_DIR"):
-        return Path(env).expanduser()
+    """``$HOSTKIT_STATE_DIR``, else the platform's user state directory.
+
+    A variable that names something other than a directory is a ConfigError.
+    """
+    if env := os.environ.get(STATE_DIR_ENV):
+        return _usable_folder(Path(env).expanduser(), f"{STATE_DIR_ENV}={env}")
     from platformdirs import user_state_dir
 
     return Path(user_state_dir("hostkit", appauthor=False))
+
+
+def _usable_folder(path: Path, source: str) -> Path:
+    """``path`` unless it (or a parent) exists and is not a directory."""
+    for folder in (path, *path.parents):
+        if folder.exists() or folder.is_symlink():
+            if not folder.is_dir():
+                raise ConfigError(
+                    f"{source}: {folder} is not a directory; the state dir must be a"
+                    " directory (it is created if missing), or unset it to use the default"
+                )
+            break
+    return path
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -48,28 +69,61 @@ class StateStore:
 
     @property
     def folder(self) -> Path:
-        return (self._root or default_state_dir()) / self.provider
+        if self._root is None:
+            return default_state_dir() / self.provider
+        return _usable_folder(self._root, f"state_dir {self._root}") / self.provider
 
     def path(self, name: str) -> Path:
-        return self.folder / f"{name}.json"
+        """The record file of ``name``; an invalid name is a ConfigError, never a path.
+
+        The name is checked against the deployment-name pattern, and the resolved
+        path must stay inside :attr:`folder` (a symlink cannot lead it out either).
+        """
+        check_name(name, argument="deployment name")
+        folder = self.folder
+        path = folder / f"{name}.json"
+        if path.resolve().parent != folder.resolve():
+            raise ConfigError(f"deployment name: {name!r} leads outside {folder}")
+        return path
 
     def save(self, name: str, record: dict[str, Any]) -> None:
         text = json.dumps(redact_mapping(record), indent=2, sort_keys=True, default=str)
-        atomic_write_text(self.path(name), text)
+        path = self.path(name)
+        try:
+            atomic_write_text(path, text)
+        except (NotADirectoryError, FileExistsError, IsADirectoryError) as error:
+            raise self._unusable(path, error) from None
 
     def load(self, name: str) -> dict[str, Any] | None:
+        path = self.path(name)
         try:
-            data = json.loads(self.path(name).read_text(encoding="utf-8"))
+            data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return None
+        except (NotADirectoryError, IsADirectoryError) as error:
+            raise self._unusable(path, error) from None
         except ValueError:
             return None
         return data if isinstance(data, dict) else None
 
     def delete(self, name: str) -> None:
-        self.path(name).unlink(missing_ok=True)
+        path = self.path(name)
+        try:
+            path.unlink(missing_ok=True)
+        except (NotADirectoryError, IsADirectoryError) as error:
+            raise self._unusable(path, error) from None
+
+    def _unusable(self, path: Path, error: OSError) -> ConfigError:
+        source = f"state dir {self._root}" if self._root else f"state dir ({STATE_DIR_ENV})"
+        return ConfigError(
+            f"{source}: cannot use the record file {path}: {error.strerror or error};"
+            " the state dir and its <provider> folders must be directories"
+        )
 
     def names(self) -> list[str]:
+        """Names of the saved records (stray files that are not valid names are skipped)."""
         if not self.folder.is_dir():
             return []
-        return sorted(p.stem for p in self.folder.glob("*.json"))
+        return sorted(
+            p.stem for p in self.folder.glob("*.json") if _NAME_RE.fullmatch(p.stem)
+        )
