@@ -8,7 +8,9 @@
     OpenTelemetry off versus on (``hostkit.telemetry.enable`` with the SDK's
     in-memory span exporter and metric reader), interleaved rounds, medians.
 
-Run: ``python benchmarks/run.py [--rounds N] [--calls N]``.
+Run: ``python benchmarks/run.py [--rounds N] [--calls N]``. (a) and (b) need only the README
+install; (c) needs the OpenTelemetry SDK, ``pip install "hostkit-ml[otel]" opentelemetry-sdk``
+(the ``test`` extra has both), and is skipped with a note without it.
 """
 
 from __future__ import annotations
@@ -83,6 +85,16 @@ def call_overhead(rounds: int, calls: int) -> tuple[float, float, float]:
     return a, b, a / b
 
 
+def otel_sdk_installed() -> bool:
+    """Whether figure (c) can run: the OpenTelemetry API and SDK are importable."""
+    from importlib.util import find_spec
+
+    try:
+        return find_spec("opentelemetry.sdk") is not None
+    except ModuleNotFoundError:  # no ``opentelemetry`` package at all
+        return False
+
+
 def tracing_overhead(rounds: int, calls: int) -> tuple[float, float, float]:
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -149,6 +161,12 @@ def main() -> None:
         f" ratio {ratio:.3f} (target <= 1.05) [{args.rounds} rounds x {args.calls} calls,"
         f" medians; overhead {(hk - hx) * 1e6:.0f} us]"
     )
+    if not otel_sdk_installed():
+        print(
+            "(c) tracing overhead skipped: it needs the OpenTelemetry SDK,"
+            ' pip install "hostkit-ml[otel]" opentelemetry-sdk'
+        )
+        return
     off, on, ratio = tracing_overhead(args.rounds, args.calls)
     print(
         f"(c) hostkit.invoke tracing off {off * 1e6:.0f} us/call, on {on * 1e6:.0f} us/call:"
