@@ -203,6 +203,19 @@ class LocalProvider(Provider):
             return None
         return self.status(deployment)
 
+    # -- inventory (hostkit ls / teardown --all / providers --check) ---------------
+    def list_deployments(self, *, all_accounts: bool = False) -> list[Deployment]:
+        """The records plus run dirs whose processes outlived their record (inventory.py)."""
+        from hostkit_providers.local.inventory import list_local
+
+        return list_local(self)
+
+    def credential_source(self) -> str | None:
+        return "none needed: your own machine"
+
+    def check_access(self) -> None:
+        """Nothing to authenticate: this machine is always reachable."""
+
     def status(self, deployment: Deployment) -> Deployment:
         raw = dict(deployment.raw)
         run_dir = Path(raw.get("run_dir") or self._run_dir(deployment.name))

@@ -740,6 +740,28 @@ class SageMakerProvider(Provider):
         )
         return self._merge(base, described)
 
+    # -- inventory (hostkit ls / teardown --all / providers --check): inventory.py ----
+    def list_deployments(self, *, all_accounts: bool = False) -> list[Deployment]:
+        """Endpoints tagged ``hostkit:deployment`` in the region, from any machine.
+
+        AWS scopes a listing to the credentials' account and one region: ``all_accounts``
+        changes nothing here (set ``region`` or ``profile`` to look elsewhere).
+        """
+        from hostkit_providers.sagemaker.inventory import list_tagged
+
+        return list_tagged(self)
+
+    def credential_source(self) -> str | None:
+        from hostkit_providers.sagemaker.inventory import credential_source
+
+        return credential_source(self)
+
+    def check_access(self) -> None:
+        """``ListEndpoints`` (one result): needs sagemaker:ListEndpoints."""
+        from hostkit_providers.sagemaker.inventory import check_access
+
+        check_access(self)
+
     def status(self, deployment: Deployment) -> Deployment:
         endpoint = deployment.raw.get("endpoint_name") or self.names(deployment.name).endpoint
         described = self._describe(endpoint)

@@ -34,9 +34,15 @@ from hostkit._registry import ProviderInfo, available_providers, get_provider
 
 if TYPE_CHECKING:
     from hostkit.costs import Workload, compare_costs
+    from hostkit.inventory import list_deployments, teardown_all
 
-# imported on first use: cost comparison is not on the path of an invoke
-_LAZY = {"Workload": "hostkit.costs", "compare_costs": "hostkit.costs"}
+# imported on first use: cost comparison and the inventory are not on the path of an invoke
+_LAZY = {
+    "Workload": "hostkit.costs",
+    "compare_costs": "hostkit.costs",
+    "list_deployments": "hostkit.inventory",
+    "teardown_all": "hostkit.inventory",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -77,10 +83,12 @@ __all__ = [
     "errors",
     "get_provider",
     "invoke",
+    "list_deployments",
     "load_config",
     "logs",
     "on_progress",
     "scale",
     "stream",
     "teardown",
+    "teardown_all",
 ]

@@ -20,6 +20,7 @@ sends a request.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import datetime as _dt
 import importlib
@@ -111,6 +112,8 @@ class Provider(ABC):
     deploy_timeout: ClassVar[float] = 1800.0
     poll_initial: ClassVar[float] = 1.0
     poll_max: ClassVar[float] = 15.0
+    #: reading the logs is cheap (a local file): a wait's progress shows the last line
+    progress_from_logs: ClassVar[bool] = False
     #: the adapter's shipped price table, beside its module (see hostkit._pricing)
     price_file: ClassVar[str | None] = None
 
@@ -436,30 +439,51 @@ class Provider(ABC):
         delay = self.poll_initial
         last = None
         started = time.monotonic()
-        while True:
-            current = self.status(deployment)
-            if current.status != last:
+        try:
+            while True:
+                current = self.status(deployment)
+                detail = self.progress_detail(current) if _progress.wants_ticks() else None
                 elapsed = time.monotonic() - started
-                _progress.report(f"{deployment.name}: {current.status} ({elapsed:.0f}s)")
-                last = current.status
-            if current.status in ("ready", "scaled_to_zero"):
-                current._provider = self
-                self.remember(current)
-                return current
-            if current.status in ("failed", "deleted"):
-                reason = self.failure_reason(current) or f"status became {current.status}"
-                raise DeploymentFailed(
-                    f"{deployment.name} failed to deploy: {reason}",
-                    reason=reason,
-                    provider=self.name,
-                ) from self.failure_cause(current)
-            if time.monotonic() + delay > deadline:
-                raise Timeout(
-                    f"{deployment.name} was still {current.status} after {limit:.0f}s",
-                    provider=self.name,
-                )
-            self.sleep(delay)
-            delay = min(delay * 2, self.poll_max)
+                changed, last = current.status != last, current.status
+                _progress.waiting(deployment.name, current.status, elapsed, detail, changed=changed)
+                if current.status in ("ready", "scaled_to_zero"):
+                    current._provider = self
+                    self.remember(current)
+                    return current
+                if current.status in ("failed", "deleted"):
+                    reason = self.failure_reason(current) or f"status became {current.status}"
+                    raise DeploymentFailed(
+                        f"{deployment.name} failed to deploy: {reason}",
+                        reason=reason,
+                        provider=self.name,
+                    ) from self.failure_cause(current)
+                if time.monotonic() + delay > deadline:
+                    raise Timeout(
+                        f"{deployment.name} was still {current.status} after {limit:.0f}s",
+                        provider=self.name,
+                    )
+                self.sleep(delay)
+                delay = min(delay * 2, self.poll_max)
+        finally:
+            _progress.done(deployment.name, str(last), time.monotonic() - started)
+
+    def progress_detail(self, deployment: Deployment) -> str | None:
+        """What a wait's progress line shows beside the phase and elapsed time.
+
+        Default: the last server log line when ``progress_from_logs`` (reading the logs
+        is cheap, e.g. a local file), else None. Adapters may override it with the
+        platform's own status message.
+        """
+        if not self.progress_from_logs:
+            return None
+        try:
+            lines = scrubbed(self._logs(deployment, since=None, follow=False))
+            last = collections.deque(lines, maxlen=1).pop()
+        except (IndexError, HostkitError, OSError):  # no line yet, or no logs to read
+            return None
+        if not last.message.strip():
+            return None
+        return f"{last.source}: {last.message}" if last.source else last.message
 
     def failure_reason(self, deployment: Deployment) -> str | None:
         """Adapter hook: the platform's words for why a deployment failed."""
@@ -651,6 +675,51 @@ class Provider(ABC):
     @abstractmethod
     def _teardown(self, deployment: Deployment) -> None:
         """Delete what the deployment holds; tolerate parts that are already gone."""
+
+    # -- inventory (hostkit ls, teardown --all, providers --check) ----------
+    def list_deployments(self, *, all_accounts: bool = False) -> list[Deployment]:
+        """Every live deployment of this provider that hostkit knows of.
+
+        Default: the saved records, each looked up again with ``find`` (one whose
+        deployment is gone is left out). Adapters whose platform lists what hostkit
+        created (by its tags or naming) override this, so deployments made from
+        another machine show up too; ``all_accounts`` widens a listing the platform
+        scopes (organisations, projects) where the adapter can. Put the creation time
+        in ``raw["created_at"]`` (ISO 8601) where it is known.
+        """
+        found = []
+        for name in self.records.names():
+            deployment = self.find(name)
+            if deployment is not None and deployment.status != "deleted":
+                deployment._provider = self
+                found.append(deployment)
+        return found
+
+    def credential_source(self) -> str | None:
+        """Where this provider's credentials come from (never their value); None: none found.
+
+        Default: the ``api_key`` setting, else the credential environment variable.
+        Adapters on a cloud SDK's chain override it (e.g. "AWS profile dev").
+        """
+        if isinstance(self.settings.get("api_key"), Secret):
+            return "setting api_key"
+        variable = self.credential_variable()
+        if variable and os.environ.get(variable):
+            return f"environment variable {variable}"
+        if variable is None:
+            return f"{self.name}'s SDK credential chain (not inspected)"
+        return None
+
+    def check_access(self) -> None:
+        """Adapter hook for ``hostkit providers --check``: one cheap authenticated read.
+
+        Return when it succeeds; raise the hostkit error the platform's answer maps to.
+        Default: Unsupported (no cheap read known for this platform).
+        """
+        raise Unsupported(
+            f"{self.name} has no access check; deploy or invoke to test its credentials",
+            provider=self.name,
+        )
 
     # -- money -----------------------------------------------------------
     @abstractmethod

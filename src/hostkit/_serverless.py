@@ -70,6 +70,16 @@ class ServerlessProvider(Provider):
         """Ids of the models the platform serves (used to suggest close matches)."""
         return []
 
+    def check_access(self) -> None:
+        """``hostkit providers --check``: list the served models (one authenticated GET).
+
+        A serverless "deployment" is only hostkit's record, so ``list_deployments``
+        keeps the base class's record listing: nothing on the platform to find.
+        """
+        if type(self).list_models is ServerlessProvider.list_models:
+            super().check_access()  # Unsupported: no model listing to try
+        self.list_models()
+
     def endpoint_for(self, model: str) -> str | None:
         """The URL calls for ``model`` go to (shown on the Deployment)."""
         value = self.setting("base_url")
