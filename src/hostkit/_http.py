@@ -9,6 +9,7 @@ httpx itself is imported only when a client is first used.
 
 from __future__ import annotations
 
+import contextvars
 import email.utils
 import json
 import re
@@ -18,10 +19,13 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING, Any
 
+from hostkit._redact import protect_library_loggers
 from hostkit._retry import RetryPolicy
 from hostkit.errors import (
     AuthenticationError,
+    ConfigError,
     HostkitError,
+    ModelError,
     NotFound,
     ProviderError,
     RateLimited,
@@ -31,12 +35,17 @@ from hostkit.errors import (
 if TYPE_CHECKING:
     import httpx
 
+    from hostkit._deadline import Limit
+
 __all__ = [
+    "DEFAULT_MAX_CONNECTIONS",
     "HttpClient",
+    "connection_pool",
     "error_from_response",
     "message_from_body",
     "parse_go_duration",
     "parse_retry_after",
+    "pool_size",
     "request_id_from",
     "translate_httpx_error",
     "translate_transport_errors",
@@ -58,6 +67,36 @@ _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 #: go out in separate writes)
 NO_DELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+#: connections per client (all kept alive) unless a provider's ``max_connections`` says
+DEFAULT_MAX_CONNECTIONS = 100
+#: error types a server uses to say the model itself failed (hostkit's local server does)
+MODEL_ERROR_TYPES = frozenset({"model_error", "model_timeout"})
+_pool_floor: contextvars.ContextVar[int] = contextvars.ContextVar("hostkit_pool_floor", default=0)
+
+
+@contextmanager
+def connection_pool(concurrency: int) -> Iterator[None]:
+    """Clients used inside hold at least ``concurrency`` connections, all kept alive.
+
+    ``bench``, ``compare`` and ``batch`` wrap their runs in this with their concurrency:
+    a pool smaller than the number of requests in flight makes them queue for a
+    connection (and reconnect, past the keep-alive count). Asyncio tasks and
+    ``asyncio.to_thread`` started inside inherit it.
+    """
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise ConfigError(
+            f"connection_pool: concurrency must be a whole number >= 1, got {concurrency!r}"
+        )
+    token = _pool_floor.set(max(_pool_floor.get(), concurrency))
+    try:
+        yield
+    finally:
+        _pool_floor.reset(token)
+
+
+def pool_size(configured: int | None = None) -> int:
+    """Connections a client built now should hold: its own setting or the caller's need."""
+    return max(configured or DEFAULT_MAX_CONNECTIONS, _pool_floor.get())
 
 
 def parse_go_duration(value: str) -> float | None:
@@ -126,6 +165,18 @@ def _find_message(data: Any) -> str | None:
     return None
 
 
+def error_type_from_body(body: bytes | str) -> str | None:
+    """``error.type`` of a JSON error body (``{"error": {"type": ...}}``), else None."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    error = data.get("error") if isinstance(data, Mapping) else None
+    kind = error.get("type") if isinstance(error, Mapping) else None
+    return kind if isinstance(kind, str) else None
+
+
 def error_from_response(
     status: int,
     headers: Mapping[str, str],
@@ -134,7 +185,13 @@ def error_from_response(
     provider: str | None,
     message: str | None = None,
 ) -> HostkitError:
-    """The hostkit error for an HTTP failure status (the platform's message kept)."""
+    """The hostkit error for an HTTP failure status (the platform's message kept).
+
+    424, or a 5xx whose body says ``"type": "model_error"``, is a :class:`ModelError`
+    (the model itself failed; never retried). A ``model_timeout`` body is a
+    :class:`Timeout` that is not retried either: the server already waited out the
+    model's deadline, and another attempt would hold another worker as long.
+    """
     text = message or message_from_body(body)
     request_id = request_id_from(headers)
     common: dict[str, Any] = {
@@ -142,6 +199,11 @@ def error_from_response(
         "status_code": status,
         "request_id": request_id,
     }
+    kind = error_type_from_body(body) if status >= 400 else None
+    if status == 424 or (kind == "model_error" and status >= 500):
+        return ModelError(text, **common)
+    if kind == "model_timeout" and status >= 500:
+        return Timeout(text, retryable=False, **common)
     if status in (401, 403):
         return AuthenticationError(text, **common)
     if status == 404:
@@ -208,11 +270,25 @@ def translate_httpx_error(
     return None
 
 
+def _attempt_seconds(timeout: Any) -> float | None:
+    """The deadline of one attempt: a number, or an ``httpx.Timeout``'s read timeout."""
+    if timeout is None or isinstance(timeout, int | float):
+        return None if timeout is None else float(timeout)
+    read = getattr(timeout, "read", None)
+    return float(read) if isinstance(read, int | float) else None
+
+
 class HttpClient:
     """One pooled httpx client per provider instance, with errors and retries handled.
 
     Nothing is sent and httpx is not imported until the first request. ``headers``
     is a callable so that credentials are looked up at first use, not construction.
+
+    ``timeout`` is a deadline, not a socket timeout: each attempt ends within it
+    however slowly the server sends (a streamed body: its headers do, then each gap
+    between chunks is bounded by it), and a call with its retries ends within
+    ``timeout x (max_retries + 1)``. ``max_connections`` sizes the pool (all kept
+    alive); :func:`connection_pool` raises it for callers that run many at once.
     """
 
     def __init__(
@@ -224,16 +300,23 @@ class HttpClient:
         timeout: float = 60.0,
         headers: Callable[[], Mapping[str, str]] | None = None,
         error_message: Callable[[httpx.Response], str | None] | None = None,
+        max_connections: int | None = None,
     ) -> None:
         self.provider = provider
         self.base_url = base_url.rstrip("/")
         self.retry = retry
         self.timeout = timeout
+        self.max_connections = max_connections or DEFAULT_MAX_CONNECTIONS
         self._headers = headers
         self._error_message = error_message
         self._client: httpx.Client | None = None
+        self._client_size = 0
         self._aclient: httpx.AsyncClient | None = None
         self._aclient_loop: object = None
+        self._aclient_size = 0
+        #: clients replaced by a bigger pool, closed with this one (calls may still use them)
+        self._retired: list[httpx.Client] = []
+        self._aretired: list[httpx.AsyncClient] = []
 
     def _build_kwargs(self) -> dict[str, Any]:
         import httpx
@@ -246,13 +329,26 @@ class HttpClient:
             "timeout": httpx.Timeout(self.timeout, connect=min(10.0, self.timeout)),
         }
 
+    def _transport_options(self, size: int) -> dict[str, Any]:
+        import httpx
+
+        limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
+        return {"socket_options": NO_DELAY, "limits": limits}
+
     @property
     def client(self) -> httpx.Client:
-        if self._client is None:
+        size = pool_size(self.max_connections)
+        if self._client is None or size > self._client_size:
             import httpx
 
-            transport = httpx.HTTPTransport(socket_options=NO_DELAY)
+            from hostkit._deadline import deadline_transport
+
+            if self._client is not None:
+                self._retired.append(self._client)
+            transport = deadline_transport(**self._transport_options(size))
             self._client = httpx.Client(transport=transport, **self._build_kwargs())
+            self._client_size = size
+            protect_library_loggers()
         return self._client
 
     @property
@@ -261,12 +357,19 @@ class HttpClient:
         import asyncio
 
         loop = asyncio.get_running_loop()
-        if self._aclient is None or self._aclient_loop is not loop:
+        size = pool_size(self.max_connections)
+        if self._aclient is None or self._aclient_loop is not loop or size > self._aclient_size:
             import httpx
 
+            from hostkit._deadline import async_deadline_transport
+
+            if self._aclient is not None and self._aclient_loop is loop:
+                self._aretired.append(self._aclient)
             self._aclient_loop = loop
-            transport = httpx.AsyncHTTPTransport(socket_options=NO_DELAY)
+            transport = async_deadline_transport(**self._transport_options(size))
             self._aclient = httpx.AsyncClient(transport=transport, **self._build_kwargs())
+            self._aclient_size = size
+            protect_library_loggers()
         return self._aclient
 
     def raise_for_status(self, response: httpx.Response) -> None:
@@ -286,10 +389,30 @@ class HttpClient:
     def _is_safe(method: str, safe: bool | None) -> bool:
         return method.upper() in IDEMPOTENT_METHODS if safe is None else safe
 
+    def _call_limit(self, kwargs: dict[str, Any], *, streaming: bool = False) -> Limit | None:
+        """The deadline of a call and all its retries, put on each attempt's request."""
+        from hostkit._deadline import DEADLINE, STREAMING, Limit
+
+        extensions = dict(kwargs.get("extensions") or {})
+        if streaming:
+            extensions[STREAMING] = True
+        seconds = _attempt_seconds(kwargs.get("timeout", self.timeout))
+        limit = None
+        if seconds is not None and self.retry.max_retries > 0:
+            retries = self.retry.max_retries
+            budget = seconds * (retries + 1)
+            what = f"the {budget:g}s budget of the call and its {retries} retries"
+            limit = Limit.after(budget, what)
+            extensions[DEADLINE] = limit
+        if extensions:
+            kwargs["extensions"] = extensions
+        return limit
+
     def request(
         self, method: str, path: str, *, safe: bool | None = None, **kwargs: Any
     ) -> httpx.Response:
         """Send with retries; a failure status raises the matching hostkit error."""
+        limit = self._call_limit(kwargs)
 
         def attempt() -> httpx.Response:
             with translate_transport_errors(self.provider):
@@ -297,12 +420,14 @@ class HttpClient:
             self.raise_for_status(response)
             return response
 
-        return self.retry.call(attempt, safe=self._is_safe(method, safe))
+        deadline = limit.at if limit else None
+        return self.retry.call(attempt, safe=self._is_safe(method, safe), deadline=deadline)
 
     async def arequest(
         self, method: str, path: str, *, safe: bool | None = None, **kwargs: Any
     ) -> httpx.Response:
         """Async twin of :meth:`request`."""
+        limit = self._call_limit(kwargs)
 
         async def attempt() -> httpx.Response:
             with translate_transport_errors(self.provider):
@@ -310,13 +435,19 @@ class HttpClient:
             self.raise_for_status(response)
             return response
 
-        return await self.retry.acall(attempt, safe=self._is_safe(method, safe))
+        deadline = limit.at if limit else None
+        return await self.retry.acall(attempt, safe=self._is_safe(method, safe), deadline=deadline)
 
     @contextmanager
     def stream(
         self, method: str, path: str, *, safe: bool | None = None, **kwargs: Any
     ) -> Iterator[httpx.Response]:
-        """A streamed response; the connection attempt is retried, the body is not."""
+        """A streamed response; the connection attempt is retried, the body is not.
+
+        The deadline (``timeout``) runs until the response headers; after them each
+        gap between chunks may last up to ``timeout``, however long the stream runs.
+        """
+        limit = self._call_limit(kwargs, streaming=True)
 
         def attempt() -> httpx.Response:
             with translate_transport_errors(self.provider):
@@ -329,7 +460,8 @@ class HttpClient:
                 raise
             return response
 
-        response = self.retry.call(attempt, safe=self._is_safe(method, safe))
+        deadline = limit.at if limit else None
+        response = self.retry.call(attempt, safe=self._is_safe(method, safe), deadline=deadline)
         try:
             yield response
         finally:
@@ -339,6 +471,9 @@ class HttpClient:
     async def astream(
         self, method: str, path: str, *, safe: bool | None = None, **kwargs: Any
     ) -> AsyncIterator[httpx.Response]:
+        """Async twin of :meth:`stream`."""
+        limit = self._call_limit(kwargs, streaming=True)
+
         async def attempt() -> httpx.Response:
             with translate_transport_errors(self.provider):
                 request = self.aclient.build_request(method, path, **kwargs)
@@ -349,19 +484,28 @@ class HttpClient:
             self.raise_for_status(response)
             return response
 
-        response = await self.retry.acall(attempt, safe=self._is_safe(method, safe))
+        deadline = limit.at if limit else None
+        response = await self.retry.acall(
+            attempt, safe=self._is_safe(method, safe), deadline=deadline
+        )
         try:
             yield response
         finally:
             await response.aclose()
 
     def close(self) -> None:
+        for old in self._retired:
+            old.close()
+        self._retired.clear()
         if self._client is not None:
             self._client.close()
             self._client = None
 
     async def aclose(self) -> None:
         self.close()
+        for old in self._aretired:
+            await old.aclose()
+        self._aretired.clear()
         if self._aclient is not None:
             await self._aclient.aclose()
             self._aclient = None

@@ -17,7 +17,16 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["MASK", "Secret", "redact_mapping", "register_secret", "scrub"]
+__all__ = [
+    "LIBRARY_LOGGERS",
+    "MASK",
+    "Secret",
+    "protect_library_loggers",
+    "redact_mapping",
+    "register_secret",
+    "scrub",
+    "scrub_exception",
+]
 
 MASK = "***"
 _SECRET_KEY = re.compile(
@@ -49,6 +58,64 @@ def scrub(text: str) -> str:
         if value in text:
             text = text.replace(value, MASK)
     return text
+
+
+class ScrubbedException(Exception):
+    """Stands in a chain for an exception whose text showed a secret it would not let go of.
+
+    Most exceptions show their ``args``, which :func:`scrub_exception` masks in place;
+    one that builds its text otherwise is replaced by this, named after it.
+    """
+
+    def __init__(self, original: BaseException) -> None:
+        name = f"{type(original).__module__}.{type(original).__qualname__}"
+        super().__init__(f"{name}: {scrub(str(original))}")
+        self.__traceback__ = original.__traceback__
+
+
+def _text(error: BaseException) -> str:
+    try:
+        return str(error) + "".join(map(str, getattr(error, "__notes__", None) or ()))
+    except Exception:  # a broken __str__ shows nothing; the traceback module says so
+        return ""
+
+
+def _scrub_one(error: BaseException) -> bool:
+    """Mask secrets in ``error``'s args and notes; False if its text still shows one."""
+    error.args = tuple(scrub(a) if isinstance(a, str) else a for a in error.args)
+    notes = getattr(error, "__notes__", None)
+    if isinstance(notes, list):
+        notes[:] = [scrub(n) if isinstance(n, str) else n for n in notes]
+    text = _text(error)
+    return scrub(text) == text
+
+
+def scrub_exception(error: BaseException | None) -> None:
+    """Mask registered secrets in ``error`` and every exception chained to it, in place.
+
+    ``__cause__`` and ``__context__`` are followed (cycles included); a chained
+    exception whose text still shows a secret is swapped for a :class:`ScrubbedException`.
+    """
+    if error is None or not _known:
+        return
+    seen: set[int] = set()
+    pending = [error]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        _scrub_one(current)
+        for link in ("__cause__", "__context__"):
+            chained = getattr(current, link)
+            if chained is None:
+                continue
+            if not _scrub_one(chained):
+                chained = ScrubbedException(chained)
+                suppress = current.__suppress_context__
+                setattr(current, link, chained)
+                current.__suppress_context__ = suppress
+            pending.append(chained)
 
 
 def redact_mapping(data: Any) -> Any:
@@ -107,6 +174,24 @@ class RedactingFilter(logging.Filter):
 
 
 _FILTER = RedactingFilter()
+#: the loggers of the HTTP stacks and SDKs under the adapters: at DEBUG they show
+#: response headers and bodies, where a server may echo a key back
+LIBRARY_LOGGERS = (
+    "httpx",
+    "httpcore",
+    "h2",
+    "hpack",
+    "groq",
+    "cerebras",
+    "openai",
+    "replicate",
+    "huggingface_hub",
+    "botocore",
+    "boto3",
+    "urllib3",
+    "azure",
+    "google",
+)
 
 
 def get_logger(name: str = "hostkit") -> logging.Logger:
@@ -115,6 +200,20 @@ def get_logger(name: str = "hostkit") -> logging.Logger:
     if _FILTER not in logger.filters:
         logger.addFilter(_FILTER)
     return logger
+
+
+def protect_library_loggers(prefixes: tuple[str, ...] = LIBRARY_LOGGERS) -> None:
+    """Put the redacting filter on every logger of these libraries that exists now.
+
+    A logger's filters see only the records logged on it, not those its children
+    pass up, so each existing logger under a prefix gets the filter. Clients call
+    this after they are built, when their libraries have created their loggers.
+    """
+    for name, logger in list(logging.Logger.manager.loggerDict.items()):
+        if not isinstance(logger, logging.Logger):
+            continue
+        if name.split(".", 1)[0] in prefixes and _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
 
 
 get_logger("hostkit")  # records logged on the package logger itself are scrubbed too

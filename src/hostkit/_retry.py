@@ -6,6 +6,12 @@ Other 4xx are never retried. A call that creates something (``safe=False``) is
 retried only when the request provably did not take effect: a 429, or a connection
 that was never made. The first attempt runs without any tenacity machinery, so a
 successful call pays nothing for the policy.
+
+An error marked ``retryable = False`` is never retried: :class:`~hostkit.errors.ModelError`
+(the model itself failed) and a ``Timeout`` the server reported for the model are.
+A call given a ``deadline`` (``time.monotonic()``) starts no wait that would end past
+it: the last error is raised instead. The error that leaves the policy has every
+registered secret masked in its chained exceptions.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from hostkit._redact import get_logger
+from hostkit._redact import get_logger, scrub_exception
 from hostkit.errors import HostkitError, RateLimited
 
 __all__ = ["RetryPolicy", "retried"]
@@ -59,6 +65,19 @@ class RetryPolicy:
             return retry_after is None or retry_after <= self.max_retry_after
         return safe or bool(getattr(error, "request_not_sent", False))
 
+    def longest_wait(self, error: BaseException, attempt: int) -> float:
+        """The most :meth:`wait_for` may answer for retry number ``attempt`` (no jitter)."""
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after is not None:
+            return max(0.0, float(retry_after))
+        return min(self.max_wait, self.initial_wait * 2.0 ** (attempt - 1))
+
+    def fits(self, error: BaseException, attempt: int, deadline: float | None) -> bool:
+        """Whether retry number ``attempt`` can start before ``deadline`` (None: no limit)."""
+        if deadline is None:
+            return True
+        return time.monotonic() + self.longest_wait(error, attempt) < deadline
+
     def wait_for(self, error: BaseException, attempt: int) -> float:
         """Seconds to wait before retry number ``attempt`` (1-based)."""
         retry_after = getattr(error, "retry_after", None)
@@ -80,12 +99,19 @@ class RetryPolicy:
         )
 
     # -- the sync and async twins: I/O only ----------------------------
-    def call(self, fn: Callable[[], T], *, safe: bool = True) -> T:
-        """Run ``fn`` and retry it under this policy."""
+    def call(self, fn: Callable[[], T], *, safe: bool = True, deadline: float | None = None) -> T:
+        """Run ``fn`` and retry it under this policy (no retry starting past ``deadline``)."""
+        try:
+            return self._call(fn, safe, deadline)
+        except HostkitError as error:
+            scrub_exception(error)
+            raise
+
+    def _call(self, fn: Callable[[], T], safe: bool, deadline: float | None) -> T:
         try:
             return fn()
         except HostkitError as error:
-            if self.max_retries < 1 or not self.should_retry(error, safe=safe):
+            if not self._retry_first(error, safe, deadline):
                 raise
             first = error
         import tenacity
@@ -95,19 +121,28 @@ class RetryPolicy:
         self.sleep(wait)
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self.max_retries),
-            retry=tenacity.retry_if_exception(lambda e: self.should_retry(e, safe=safe)),
+            retry=self._tenacity_retry(safe, deadline),
             wait=self._tenacity_wait,
             sleep=self.sleep,
             reraise=True,
         )
         return retrying(fn)
 
-    async def acall(self, fn: Callable[[], Awaitable[T]], *, safe: bool = True) -> T:
+    async def acall(
+        self, fn: Callable[[], Awaitable[T]], *, safe: bool = True, deadline: float | None = None
+    ) -> T:
         """Async twin of :meth:`call`."""
+        try:
+            return await self._acall(fn, safe, deadline)
+        except HostkitError as error:
+            scrub_exception(error)
+            raise
+
+    async def _acall(self, fn: Callable[[], Awaitable[T]], safe: bool, deadline: float | None) -> T:
         try:
             return await fn()
         except HostkitError as error:
-            if self.max_retries < 1 or not self.should_retry(error, safe=safe):
+            if not self._retry_first(error, safe, deadline):
                 raise
             first = error
         import tenacity
@@ -117,12 +152,30 @@ class RetryPolicy:
         await self.asleep(wait)
         retrying = tenacity.AsyncRetrying(
             stop=tenacity.stop_after_attempt(self.max_retries),
-            retry=tenacity.retry_if_exception(lambda e: self.should_retry(e, safe=safe)),
+            retry=self._tenacity_retry(safe, deadline),
             wait=self._tenacity_wait,
             sleep=self.asleep,
             reraise=True,
         )
         return await retrying(fn)
+
+    def _retry_first(self, error: HostkitError, safe: bool, deadline: float | None) -> bool:
+        return (
+            self.max_retries >= 1
+            and self.should_retry(error, safe=safe)
+            and self.fits(error, 1, deadline)
+        )
+
+    def _tenacity_retry(self, safe: bool, deadline: float | None) -> Callable[[Any], bool]:
+        """tenacity's retry test: retryable, and the next wait ends before the deadline."""
+
+        def retry(state: Any) -> bool:
+            error = state.outcome.exception()
+            if error is None or not self.should_retry(error, safe=safe):
+                return False
+            return self.fits(error, state.attempt_number + 1, deadline)
+
+        return retry
 
     def _tenacity_wait(self, state: Any) -> float:
         error = state.outcome.exception()

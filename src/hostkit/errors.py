@@ -16,6 +16,11 @@ SDK exception::
     ├── DeploymentFailed            the platform reported failure while deploying
     ├── Timeout                     a request or a wait took too long
     └── ProviderError               any other platform failure (HTTP status, message, request id)
+        └── ModelError              the model itself failed (it raised, or its container
+                                    answered an error: HTTP 424); never retried
+
+A registered secret is masked in an error's message and in the exceptions chained to
+it (``__cause__``/``__context__``), so a formatted traceback never shows it.
 
 Errors carry ``provider``, ``status_code``, ``request_id`` and ``retryable`` so that
 the one retry policy in ``hostkit._retry`` can decide without knowing any SDK.
@@ -23,7 +28,9 @@ the one retry policy in ``hostkit._retry`` can decide without knowing any SDK.
 
 from __future__ import annotations
 
-from hostkit._redact import scrub
+import sys
+
+from hostkit._redact import scrub, scrub_exception
 
 __all__ = [
     "AuthenticationError",
@@ -32,6 +39,7 @@ __all__ = [
     "DependencyMissing",
     "DeploymentFailed",
     "HostkitError",
+    "ModelError",
     "NotFound",
     "PriceUnknown",
     "ProviderError",
@@ -60,6 +68,9 @@ class HostkitError(Exception):
     ) -> None:
         message = scrub(message)
         super().__init__(message)
+        # the exception being handled becomes this one's __cause__/__context__: an SDK's
+        # or httpx's message may echo a key the server sent back, so mask it there too
+        scrub_exception(sys.exc_info()[1])
         self.message = message
         self.provider = provider
         self.status_code = status_code
@@ -152,6 +163,20 @@ class ProviderError(HostkitError):
         if "retryable" not in kwargs or kwargs["retryable"] is None:
             code = self.status_code
             self.retryable = code is not None and (code >= 500 or code == 408)
+
+
+class ModelError(ProviderError):
+    """The model itself failed: the user's code raised, or the container answered an error.
+
+    Not transient, so never retried: trying again would run the failing model again.
+    A subclass of :class:`ProviderError`, so ``except ProviderError`` still catches it.
+    """
+
+    retryable = False
+
+    def __init__(self, message: str, **kwargs: object) -> None:
+        kwargs["retryable"] = False
+        super().__init__(message, **kwargs)
 
 
 class PriceUnknown(UserWarning):
