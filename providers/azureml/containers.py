@@ -48,7 +48,7 @@ RAW_STARTUP_SECONDS = 600
 #: the environment asset hostkit registers for a container image (one version per image)
 ENVIRONMENT_NAME = "hostkit-serving"
 
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?$")
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?\Z")
 
 
 def is_hub_model(model: str) -> bool:

@@ -41,7 +41,7 @@ TAG_FINGERPRINT = "hostkit-fingerprint"
 TAG_MODEL = "hostkit-model"
 TAG_KIND = "hostkit-kind"
 
-_AZURE_NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+_AZURE_NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?\Z")
 _MAX = 32
 
 

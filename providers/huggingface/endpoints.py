@@ -102,8 +102,8 @@ ENGINES: dict[str, dict[str, Any]] = {
 OPTIONS = ("engine", "type", "revision", "framework", "scale_to_zero_timeout_minutes")
 #: a default for scaleToZeroTimeout when min_replicas is 0 (the console's default, minutes)
 DEFAULT_SCALE_TO_ZERO_MINUTES = 15
-_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$")
-_INSTANCE = re.compile(r"^(?P<type>[a-z0-9][a-z0-9-]*?)(?:-(?P<size>x\d+))?$")
+_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?\Z")
+_INSTANCE = re.compile(r"^(?P<type>[a-z0-9][a-z0-9-]*?)(?:-(?P<size>x\d+))?\Z")
 #: a catalog compute id: vendor, region (with dashes), then an instance type of a known family
 _COMPUTE_ID = re.compile(
     r"^(?P<vendor>[a-z0-9]+)-(?P<region>[a-z0-9-]+?)-"

@@ -47,7 +47,7 @@ VLLM_IMAGE = "vllm/vllm-openai:v0.33.0"
 CONTAINER = "hostkit-server"
 #: cloud-init caps user data at 1 MB on Lambda
 MAX_USER_DATA = 1_000_000
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 def is_vllm_image(image: str | None) -> bool:

@@ -36,7 +36,7 @@ VLLM_IMAGE = "vllm/vllm-openai:v0.33.0"
 KEY_VARIABLES = ("VLLM_API_KEY", "HOSTKIT_API_KEY")
 #: the autoscaler's default target: average CPU use of the replicas, in percent
 DEFAULT_METRICS: list[dict[str, Any]] = [{"metric": "cpu", "summary": "average", "value": 60}]
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 def is_vllm_image(image: str | None) -> bool:

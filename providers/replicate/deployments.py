@@ -66,7 +66,7 @@ log = get_logger("hostkit.replicate")
 MIN_INSTANCES = 5
 MAX_INSTANCES = 20
 #: Replicate deployment names (lowercase letters, digits, '-', '_', '.')
-_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*\Z")
 #: spec fields a Replicate deployment cannot honour, and why
 _NOT_USED = {
     "region": "Replicate chooses where instances run",

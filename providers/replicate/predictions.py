@@ -87,7 +87,7 @@ CONTEXT_LENGTH = re.compile(
     r"|context\s+(?:length|window)|prompt\s+length|too\s+many\s+tokens|input\s+is\s+too\s+long",
     re.IGNORECASE,
 )
-_REF = re.compile(r"^(?P<owner>[^/\s:]+)/(?P<name>[^/\s:]+)(?::(?P<version>[0-9A-Za-z._-]+))?$")
+_REF = re.compile(r"^(?P<owner>[^/\s:]+)/(?P<name>[^/\s:]+)(?::(?P<version>[0-9A-Za-z._-]+))?\Z")
 _URL = re.compile(r"^(?:https?|data):", re.IGNORECASE)
 
 

@@ -32,7 +32,7 @@ __all__ = [
 
 DATA_FILE = Path(__file__).with_name("huggingface_llm.json")
 #: a Hugging Face Hub repository id: ``org/name`` or a bare legacy ``name`` (``gpt2``)
-HF_MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}(/[A-Za-z0-9][A-Za-z0-9._-]{0,95})?$")
+HF_MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}(/[A-Za-z0-9][A-Za-z0-9._-]{0,95})?\Z")
 _OTHER_SCHEMES = re.compile(r"^[a-z][a-z0-9+.-]*:")
 
 

@@ -120,9 +120,9 @@ RAW_PARAMS: dict[str, str] = {
     "inference_id": "InferenceId",
 }
 _CAPACITY = re.compile(r"insufficient\w*capacity|unable to provision requested ml compute", re.I)
-_NAME_OK = re.compile(r"^[A-Za-z0-9](-*[A-Za-z0-9]){0,62}$")
-_ENV_KEY = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]{0,1023}$")
-_TAG_VALUE = re.compile(r"^[\w.:/=+\-@ ]{0,256}$")
+_NAME_OK = re.compile(r"^[A-Za-z0-9](-*[A-Za-z0-9]){0,62}\Z")
+_ENV_KEY = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]{0,1023}\Z")
+_TAG_VALUE = re.compile(r"^[\w.:/=+\-@ ]{0,256}\Z")
 #: general-purpose, compute- and memory-optimised families: no GPU
 _CPU_FAMILY = re.compile(r"^ml\.(m|c|r|t|x|z)\d")
 _DELETING = re.compile(r"being deleted|in deleting|status deleting", re.I)

@@ -105,8 +105,8 @@ LABEL_INSTANCE = "hostkit_instance"
 MANAGED_BY = ("managed_by", "hostkit")
 SERVING_VLLM = "vllm"
 SERVING_CUSTOM = "custom"
-_LOCATION = re.compile(r"^[a-z]+-[a-z]+\d+$")
-_HF_ID = re.compile(r"^(?:hf://)?([A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*)$")
+_LOCATION = re.compile(r"^[a-z]+-[a-z]+\d+\Z")
+_HF_ID = re.compile(r"^(?:hf://)?([A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*)\Z")
 _ACCELERATOR = re.compile(r"^\s*([A-Za-z0-9_-]+?)\s*(?::\s*(\d+))?\s*$")
 
 

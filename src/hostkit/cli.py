@@ -324,15 +324,13 @@ def _request_value(text: str) -> Any:
     """
     try:
         return json.loads(text)
-    except ValueError as error:
+    except json.JSONDecodeError as error:
         if not text.lstrip().startswith(("{", "[")):
             return text
-        position = getattr(error, "msg", str(error))
-        if isinstance(error, json.JSONDecodeError):
-            position = f"{error.msg} at line {error.lineno} column {error.colno}"
         raise ConfigError(
             f"invoke: REQUEST starts with {text.lstrip()[0]!r} but is not valid JSON"
-            f" ({position}); quote keys and strings with double quotes"
+            f" ({error.msg} at line {error.lineno} column {error.colno});"
+            " quote keys and strings with double quotes"
             ' (\'{"hours": 6}\'), or pass --text to send it as a plain string'
         ) from None
 

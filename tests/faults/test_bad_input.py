@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import importlib
 import json
 import math
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -128,6 +130,33 @@ def test_a_name_with_a_newline_is_rejected(name: str) -> None:
         hostkit.DeploymentSpec(provider="local", model="m", name=name)
     with pytest.raises(ConfigError):
         hostkit.teardown(name)
+
+
+IDENTIFIER_PATTERNS = [
+    ("hostkit_providers.vertex.provider", "_LOCATION", "us-central1"),
+    ("hostkit_providers.vertex.provider", "_HF_ID", "org/model"),
+    ("hostkit_providers.sagemaker.provider", "_NAME_OK", "my-endpoint"),
+    ("hostkit_providers.sagemaker.provider", "_ENV_KEY", "HF_TOKEN"),
+    ("hostkit_providers.sagemaker.provider", "_TAG_VALUE", "team"),
+    ("hostkit_providers.sagemaker.containers", "HF_MODEL_ID", "org/model"),
+    ("hostkit_providers.lambdalabs.server", "_ENV_NAME", "HF_TOKEN"),
+    ("hostkit_providers.paperspace.config", "_ENV_NAME", "HF_TOKEN"),
+    ("hostkit_providers.azureml.resources", "_AZURE_NAME", "my-endpoint"),
+    ("hostkit_providers.azureml.containers", "_HUB_ID", "org/model"),
+    ("hostkit_providers.replicate.deployments", "_NAME", "my-deployment"),
+    ("hostkit_providers.replicate.predictions", "_REF", "owner/model:abc123"),
+    ("hostkit_providers.huggingface.endpoints", "_NAME", "my-endpoint"),
+    ("hostkit_providers.huggingface.endpoints", "_INSTANCE", "nvidia-a10g-x1"),
+]
+
+
+@pytest.mark.parametrize(("module", "attribute", "valid"), IDENTIFIER_PATTERNS)
+def test_provider_identifier_patterns_refuse_a_trailing_newline(
+    module: str, attribute: str, valid: str
+) -> None:
+    pattern = getattr(importlib.import_module(module), attribute)
+    assert pattern.match(valid)
+    assert pattern.match(valid + "\n") is None  # `$` matched before a final newline
 
 
 def test_a_duration_with_a_trailing_newline_is_still_a_duration() -> None:
@@ -333,7 +362,7 @@ def test_a_request_that_is_not_json_is_a_config_error(
             call()
         message = str(caught.value)
         assert caught.value.__cause__ is None and caught.value.__suppress_context__, label
-        assert __import__("re").search(problem, message), (label, message)
+        assert re.search(problem, message), (label, message)
         assert "send a str prompt or JSON data" in message, label
     assert EncodingProvider.sent == []
 
