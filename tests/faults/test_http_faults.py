@@ -7,19 +7,24 @@ before it ends. No test sends anything off this machine.
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import socket
 import socketserver
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from hostkit._http import HttpClient
+import hostkit
+from hostkit._http import HttpClient, error_from_response
+from hostkit._redact import Secret, scrub_exception
 from hostkit._retry import RetryPolicy
-from hostkit.errors import Timeout
+from hostkit.errors import AuthenticationError, ModelError, ProviderError, Timeout
 
 Handler = Callable[[socket.socket, bytes], None]
 
@@ -190,3 +195,205 @@ def test_a_plain_httpx_call_through_the_transport_is_bounded_too(
     ):
         plain.get(f"{server.url}/x")
     assert time.monotonic() - started < 3.0
+
+
+def test_a_streamed_response_is_bounded_to_its_headers_then_per_gap(
+    loopback: Callable[[Handler], Loopback],
+) -> None:
+    """A stream may run past the deadline while each gap stays under ``timeout``."""
+
+    def sse(sock: socket.socket, head: bytes) -> None:
+        sock.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\r\n")
+        for i in range(6):
+            time.sleep(0.3)
+            sock.sendall(f"data: {i}\n\n".encode())
+        sock.close()
+
+    server = loopback(sse)
+    http = client(server, timeout=1.0)
+    try:
+        with http.stream("GET", "/events") as response:
+            body = b"".join(response.iter_bytes())
+    finally:
+        http.close()
+    assert body.count(b"data:") == 6  # ~1.8 s in all, past the 1 s deadline
+
+
+def test_the_groq_sdk_path_gets_the_same_deadline(
+    loopback: Callable[[Handler], Loopback], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SDK adapters build their httpx client with ``stainless_http_client``: bounded too."""
+    monkeypatch.setenv("GROQ_API_KEY", "gsk-deadline-test-key-000")
+    server = loopback(trickle)
+    provider = hostkit.get_provider("groq", base_url=server.url, timeout=1.0, max_retries=0)
+    dep = provider.serverless_deployment("chat", "some/model", None, {"id": "some/model"})
+    started = time.monotonic()
+    try:
+        with pytest.raises(Timeout) as caught:
+            provider.invoke(dep, "hi")
+    finally:
+        provider.close()
+    assert time.monotonic() - started < 3.0
+    assert "1s deadline" in "".join(traceback.format_exception(caught.value))
+
+
+def test_retries_stop_within_the_budget_of_the_call(
+    loopback: Callable[[Handler], Loopback],
+) -> None:
+    """timeout x (max_retries + 1) bounds the call with its retries and waits."""
+    server = loopback(trickle)
+    http = client(server, timeout=0.5, max_retries=2, initial_wait=0.4, jitter=0.0)
+    started = time.monotonic()
+    try:
+        with pytest.raises(Timeout):
+            http.request("GET", "/slow")
+    finally:
+        http.close()
+    assert time.monotonic() - started < 1.5 + 1.0
+    # 0.5 + 0.4 wait + 0.5 + (a 0.8 wait would pass the 1.5 s budget: not started)
+    assert len(server.requests) == 2
+
+
+# -- item 4: a failure inside the model is not retried ---------------------------------
+def answer(status: int, body: dict[str, Any]) -> Handler:
+    def handler(sock: socket.socket, head: bytes) -> None:
+        data = json.dumps(body).encode()
+        sock.sendall(
+            f"HTTP/1.1 {status} X\r\ncontent-type: application/json\r\n"
+            f"content-length: {len(data)}\r\n\r\n".encode()
+            + data
+        )
+
+    return handler
+
+
+@pytest.mark.parametrize(
+    ("status", "kind", "expected"),
+    [
+        (424, "model_error", ModelError),
+        (500, "model_error", ModelError),
+        (504, "model_timeout", Timeout),
+    ],
+)
+def test_a_model_failure_is_raised_once_and_not_retried(
+    loopback: Callable[[Handler], Loopback], status: int, kind: str, expected: type[Exception]
+) -> None:
+    message = "RuntimeError: the model broke"
+    server = loopback(answer(status, {"error": {"message": message, "type": kind}}))
+    http = client(server, timeout=5.0, max_retries=3, initial_wait=0.0, jitter=0.0)
+    try:
+        with pytest.raises(expected, match="the model broke") as caught:
+            http.request("POST", "/invoke", json={"input": 1}, safe=True)
+    finally:
+        http.close()
+    assert caught.value.status_code == status  # type: ignore[attr-defined]
+    assert caught.value.retryable is False  # type: ignore[attr-defined]
+    assert len(server.requests) == 1
+
+
+def test_a_model_error_is_still_a_provider_error() -> None:
+    error = error_from_response(424, {}, b'{"error": {"message": "boom"}}', provider="x")
+    assert isinstance(error, ModelError) and isinstance(error, ProviderError)
+    assert not error.retryable and str(error) == "[x] boom (HTTP 424)"
+    # a plain 500 or 504 stays transient
+    assert error_from_response(500, {}, b"oops", provider="x").retryable
+    assert error_from_response(504, {}, b'{"error": {"type": "gateway"}}', provider="x").retryable
+
+
+# -- item 18: a key the server echoes back stays masked everywhere ----------------------
+KEY = "gsk-EchoedKeyInChain-0018-abcdef"
+
+
+def echo_key(sock: socket.socket, head: bytes) -> None:
+    """401 with the request's Authorization echoed in a header and in the body."""
+    auth = next(
+        (
+            line.split(b":", 1)[1].strip().decode()
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"authorization:")
+        ),
+        "",
+    )
+    data = json.dumps({"error": {"message": f"Invalid API Key: {auth}"}}).encode()
+    sock.sendall(
+        f"HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\nx-echo: {auth}\r\n"
+        f"content-length: {len(data)}\r\n\r\n".encode()
+        + data
+    )
+
+
+def _everything_shown(error: BaseException, caplog: pytest.LogCaptureFixture) -> str:
+    logged = "\n".join(logging.Formatter().format(record) for record in caplog.records)
+    return "\n".join([str(error), repr(error), "".join(traceback.format_exception(error)), logged])
+
+
+def _debug_logging(caplog: pytest.LogCaptureFixture) -> None:
+    for name in ("httpcore", "httpx", "groq", "hostkit"):
+        caplog.set_level(logging.DEBUG, logger=name)
+
+
+def test_an_echoed_key_is_masked_in_http_client_errors_and_debug_logs(
+    loopback: Callable[[Handler], Loopback], caplog: pytest.LogCaptureFixture
+) -> None:
+    _debug_logging(caplog)
+    Secret(KEY)
+    server = loopback(echo_key)
+    http = HttpClient(
+        provider="keyed",
+        base_url=server.url,
+        retry=RetryPolicy(max_retries=0),
+        headers=lambda: {"authorization": f"Bearer {KEY}"},
+    )
+    try:
+        with pytest.raises(AuthenticationError) as caught:
+            http.request("GET", "/models")
+    finally:
+        http.close()
+    shown = _everything_shown(caught.value, caplog)
+    assert "Invalid API Key: Bearer ***" in shown
+    assert any("x-echo" in r.getMessage() for r in caplog.records), "httpcore logged headers"
+    assert KEY not in shown
+
+
+def test_an_echoed_key_is_masked_in_the_chained_sdk_exception(
+    loopback: Callable[[Handler], Loopback],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _debug_logging(caplog)
+    monkeypatch.setenv("GROQ_API_KEY", KEY)
+    server = loopback(echo_key)
+    provider = hostkit.get_provider("groq", base_url=server.url, max_retries=0)
+    dep = provider.serverless_deployment("chat", "some/model", None, {"id": "some/model"})
+    try:
+        with pytest.raises(AuthenticationError) as caught:
+            provider.invoke(dep, "hi")
+    finally:
+        provider.close()
+    error = caught.value
+    assert error.__cause__ is not None, "the SDK's exception is chained"
+    shown = _everything_shown(error, caplog)
+    assert "groq.AuthenticationError" in shown or "AuthenticationError" in shown
+    assert KEY not in shown
+    assert KEY not in str(error.__cause__) and KEY not in repr(error.__cause__)
+
+
+def test_a_chained_exception_with_its_own_text_is_replaced_when_it_shows_a_key() -> None:
+    key = "sk-OwnStrKeyInChain-0018-zz"
+    Secret(key)
+
+    class Stubborn(Exception):
+        def __str__(self) -> str:
+            return f"server said {key}"
+
+    try:
+        try:
+            raise Stubborn()
+        except Stubborn as sdk_error:
+            raise ProviderError("the platform failed", provider="x") from sdk_error
+    except ProviderError as error:
+        caught = error
+    scrub_exception(caught)
+    formatted = "".join(traceback.format_exception(caught))
+    assert key not in formatted
+    assert "Stubborn: server said ***" in formatted
