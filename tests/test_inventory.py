@@ -340,6 +340,27 @@ def test_credential_source_from_the_config_and_the_aws_chain(
     )
 
 
+def test_vertex_credential_source_names_the_key_file_or_the_gcloud_login(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("google.cloud.aiplatform_v1")
+    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+    monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path / "gcloud"))
+    assert _provider_row(capsys, "vertex")["credentials"]["found"] is False
+
+    adc = tmp_path / "gcloud" / "application_default_credentials.json"
+    adc.parent.mkdir()
+    adc.write_text("{}")
+    hostkit._api._instances.clear()
+    source = _provider_row(capsys, "vertex")["credentials"]["source"]
+    assert source == f"gcloud auth application-default login ({adc})"
+
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", "/keys/sa.json")
+    hostkit._api._instances.clear()
+    source = _provider_row(capsys, "vertex")["credentials"]["source"]
+    assert source == "environment variable GOOGLE_APPLICATION_CREDENTIALS (/keys/sa.json)"
+
+
 def test_check_local_is_ok_and_sagemaker_reads_its_endpoints(
     aws: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -281,6 +281,22 @@ class VertexProvider(Provider):
         return self._hardware
 
     # -- credentials and clients -----------------------------------------------------------
+    def credential_source(self) -> str | None:
+        """Where Application Default Credentials come from (``hostkit providers``); no values.
+
+        None when no key file and no gcloud login is found (on Google Cloud compute the
+        attached service account may still answer: ``hostkit providers --check`` tells).
+        """
+        if path := self.setting("credentials_file"):
+            return f"setting credentials_file ({path})"
+        if path := os.environ.get("GOOGLE_APPLICATION_CREDENTIALS"):
+            return f"environment variable GOOGLE_APPLICATION_CREDENTIALS ({path})"
+        config = os.environ.get("CLOUDSDK_CONFIG") or os.path.expanduser("~/.config/gcloud")
+        adc = os.path.join(config, "application_default_credentials.json")
+        if os.path.isfile(adc):
+            return f"gcloud auth application-default login ({adc})"
+        return None
+
     def _credentials(self) -> tuple[Any, str | None]:
         """Application Default Credentials, or the ``credentials_file`` setting's key file."""
         auth = self.import_sdk("google.auth")
