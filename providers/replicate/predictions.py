@@ -41,7 +41,14 @@ from urllib.parse import quote
 
 from hostkit import Deployment, InvokeResult, Stream, Usage
 from hostkit.adapters import get_logger, parse_go_duration, request_id_from, to_messages
-from hostkit.errors import ConfigError, HostkitError, NotFound, ProviderError, Timeout
+from hostkit.errors import (
+    ConfigError,
+    HostkitError,
+    ModelError,
+    NotFound,
+    ProviderError,
+    Timeout,
+)
 
 if TYPE_CHECKING:
     import httpx
@@ -280,7 +287,7 @@ def prediction_failure(
                 " prompt or lower max_tokens",
                 **common,
             )
-        return ProviderError(
+        return ModelError(  # the model's own code failed: not transient
             f"{prefix}prediction {pid} on {model} failed: {reason or 'Replicate gave no reason'}",
             **common,
         )

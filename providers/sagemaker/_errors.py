@@ -22,6 +22,7 @@ from hostkit.errors import (
     AuthenticationError,
     ConfigError,
     HostkitError,
+    ModelError,
     NotFound,
     ProviderError,
     QuotaExceeded,
@@ -197,7 +198,7 @@ def _model_error(response: Mapping[str, Any], text: str, common: dict[str, Any])
     message = "; ".join(parts)
     if original == 429:
         return RateLimited(message, **common)
-    return ProviderError(message, retryable=False, **common)
+    return ModelError(message, **common)
 
 
 def translate(error: BaseException, *, provider: str, region: str | None) -> HostkitError | None:

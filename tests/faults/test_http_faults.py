@@ -397,3 +397,29 @@ def test_a_chained_exception_with_its_own_text_is_replaced_when_it_shows_a_key()
     formatted = "".join(traceback.format_exception(caught))
     assert key not in formatted
     assert "Stubborn: server said ***" in formatted
+
+
+def test_sagemakers_model_error_is_a_model_error() -> None:
+    """The runtime's ModelError (424: the container failed) maps to the same type."""
+    pytest.importorskip("botocore")
+    from botocore.exceptions import ClientError
+    from hostkit_providers.sagemaker._errors import translate
+
+    response = {
+        "Error": {"Code": "ModelError", "Message": "Received server error (500)"},
+        "ResponseMetadata": {"RequestId": "req-1", "HTTPStatusCode": 424, "HTTPHeaders": {}},
+        "OriginalStatusCode": 500,
+        "OriginalMessage": "ZeroDivisionError",
+    }
+    error = translate(ClientError(response, "InvokeEndpoint"), provider="sagemaker", region=None)
+    assert isinstance(error, ModelError) and not error.retryable
+    assert "container said: ZeroDivisionError" in error.message and error.status_code == 424
+
+
+def test_a_failed_replicate_prediction_is_a_model_error() -> None:
+    from hostkit_providers.replicate.predictions import prediction_failure
+
+    failed = {"id": "p1", "model": "a/b", "status": "failed", "error": "CUDA error"}
+    error = prediction_failure(failed, "replicate")
+    assert isinstance(error, ModelError) and not error.retryable
+    assert "prediction p1 on a/b failed: CUDA error" in str(error)
