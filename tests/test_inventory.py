@@ -416,3 +416,62 @@ def test_check_groq_lists_models_from_the_recorded_answer(
         (check,) = inventory.check_access(["groq"])
     assert check.result == "ok", check.detail
     assert recorded.play_count == 1
+
+
+# -- huggingface Inference Endpoints, from their recorded wire format ----------------------
+HF_CASSETTES = PROVIDERS / "huggingface" / "tests" / "cassettes" / "endpoints"
+HF_LIST = "https://api.endpoints.huggingface.cloud/v2/endpoint/hostkit-org"
+
+
+def _hf_cassette(tmp_path: Path) -> Path:
+    """The recorded endpoint object (get.yaml) in list answers, with an untagged neighbour,
+    then the recorded GET and DELETE of a teardown: what ls, teardown --all, ls send."""
+    import yaml
+
+    get = yaml.safe_load((HF_CASSETTES / "get.yaml").read_text())["interactions"][0]
+    delete = yaml.safe_load((HF_CASSETTES / "teardown.yaml").read_text())["interactions"][0]
+    ours = json.loads(get["response"]["body"]["string"])
+    theirs = {**ours, "name": "someone-elses", "tags": ["team-search"]}
+
+    def listing(items: list[Any]) -> dict[str, Any]:
+        answer = json.loads(json.dumps(get))  # same headers, another body
+        answer["request"]["uri"] = HF_LIST
+        answer["response"]["body"]["string"] = json.dumps({"items": items})
+        return answer
+
+    path = tmp_path / "hf_inventory.yaml"
+    both = [ours, theirs]
+    interactions = [listing(both), listing(both), get, delete, listing([theirs])]
+    path.write_text(yaml.safe_dump({"version": 1, "interactions": interactions}))
+    return path
+
+
+def test_a_tagged_inference_endpoint_is_listed_and_torn_down(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("huggingface_hub")
+    monkeypatch.setenv("HF_TOKEN", "hf_hostkitFakeTestToken00")
+    Path("hostkit.toml").write_text('[providers.huggingface]\nnamespace = "hostkit-org"\n')
+    recorded = _hf_cassette(tmp_path)
+    with cassette(recorded) as replayed:
+        listed = run_json(capsys, "ls", "--provider", "huggingface")
+        (row,) = listed["deployments"]  # the untagged endpoint is not hostkit's
+        assert (row["name"], row["status"], row["replicas"]) == ("hostkit-compliance", "ready", 1)
+        assert (row["instance"], row["region"]) == ("nvidia-l4-x1", "aws/us-east-1")
+        assert row["created_at"] == "2026-11-22T10:00:00+00:00"
+        assert row["created_from"] == "provider"
+
+        code, out, err = run(capsys, "teardown", "--all", "--provider", "huggingface", "--yes")
+        assert code == 0, err
+        assert "huggingface/hostkit-compliance  deleted" in out
+        assert run_json(capsys, "ls", "--provider", "huggingface")["deployments"] == []
+    assert replayed.all_played
+
+
+def test_the_hand_built_list_answer_parses_with_huggingface_hub(tmp_path: Path) -> None:
+    hub = pytest.importorskip("huggingface_hub")
+    with cassette(_hf_cassette(tmp_path)):
+        found = hub.HfApi().list_inference_endpoints(
+            namespace="hostkit-org", token="hf_hostkitFakeTestToken00"
+        )
+    assert [e.name for e in found] == ["hostkit-compliance", "someone-elses"]

@@ -170,6 +170,13 @@ class HuggingFaceProvider(ServerlessProvider):
             self.records.delete(name)
         return found
 
+    def list_deployments(self, *, all_accounts: bool = False) -> list[Deployment]:
+        """Records, plus the hostkit-tagged Inference Endpoints of the ``namespace`` setting
+        (inventory.py); ``all_accounts`` lists no other namespace: hostkit acts on one."""
+        from .inventory import list_all
+
+        return list_all(self)
+
     def status(self, deployment: Deployment) -> Deployment:
         if self._dedicated(deployment):
             return self.endpoints.status(deployment)
