@@ -258,3 +258,80 @@ def test_every_positional_argument_has_help(capsys: pytest.CaptureFixture[str]) 
         if bare := _positionals_without_help(text):
             missing[command] = bare
     assert missing == {}
+
+
+# -- a long wait shows its phase, elapsed time and last log line ---------------------------
+def _slow_llm_spec() -> dict[str, Any]:
+    """A local LLM whose server prints a line, then takes 2.5 s before it listens."""
+    import sys
+
+    server = str(Path(__file__).resolve().parents[1] / "examples" / "fake_openai_server.py")
+    code = (
+        "import runpy, sys, time\n"
+        "print('loading weights 3/10', flush=True)\n"
+        "time.sleep(2.5)\n"
+        f"sys.argv = [{server!r}, '--port', sys.argv[1]]\n"
+        f"runpy.run_path({server!r}, run_name='__main__')\n"
+    )
+    return {
+        "provider": "local",
+        "model": "fake-llm",
+        "name": "slow",
+        "options": {"command": [sys.executable, "-c", code, "{port}"]},
+    }
+
+
+def test_progress_in_a_file_has_no_carriage_return_and_shows_the_last_log_line(
+    local: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hostkit
+    from hostkit import _progress
+
+    monkeypatch.setattr(_progress, "EVERY_S", 0.5)  # a line every 0.5 s instead of 10 s
+    log = tmp_path / "stderr.txt"
+    with log.open("w") as stream, _progress.show_on(stream):
+        hostkit.deploy(_slow_llm_spec())
+    text = log.read_text()
+    assert "\r" not in text
+    lines = text.splitlines()
+    assert "  … slow: deploying (0s)" in lines and lines[-1].startswith("  … slow: ready (")
+    waiting = [line for line in lines if "deploying (" in line and "loading weights 3/10" in line]
+    assert waiting, text  # elapsed time, phase and the server's last line while it waits
+
+
+def test_progress_on_a_terminal_is_redrawn_in_place(local: Any) -> None:
+    import io
+
+    import hostkit
+    from hostkit import _progress
+
+    screen = io.StringIO()
+    line = _progress.ProgressLine(screen, terminal=True)
+    with _progress.listen(line):
+        hostkit.deploy(_slow_llm_spec())
+        hostkit.teardown("slow")
+    text = screen.getvalue()
+    drawn = text.split("\r")
+    assert len(drawn) > 3 and any("deploying (" in d and "loading weights" in d for d in drawn)
+    assert "slow: ready (" in drawn[-1] and text.endswith("  … slow: deleted\n")
+
+
+def test_bars_write_no_carriage_return_to_a_file(tmp_path: Path) -> None:
+    import io
+
+    from hostkit._progress import Bar
+
+    ticks = iter(range(100))
+    with (tmp_path / "bar.txt").open("w") as stream:
+        bar = Bar("batch", stream, every=10, clock=lambda: float(next(ticks)))
+        for done in range(1, 31):
+            bar(done, 30, "ok")
+    lines = (tmp_path / "bar.txt").read_text().split("\n")
+    assert "\r" not in "".join(lines) and lines[-1] == ""
+    assert len(lines) - 1 == 4 and lines[-2].endswith("30/30  ok")  # every 10 s and the end
+
+    screen = io.StringIO()
+    terminal = Bar("batch", screen, terminal=True, clock=lambda: 0.0)
+    terminal(1, 2)
+    terminal(2, 2)
+    assert screen.getvalue().startswith("\r") and screen.getvalue().endswith("2/2 \n")

@@ -64,6 +64,7 @@ class LocalProvider(Provider):
     deploy_timeout = 120.0
     poll_initial = 0.05
     poll_max = 0.5
+    progress_from_logs = True  # a wait shows server.log's / upstream.log's last line
 
     def setup(self) -> None:
         self._clients: dict[str, HttpClient] = {}

@@ -20,6 +20,7 @@ sends a request.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import datetime as _dt
 import importlib
@@ -111,6 +112,8 @@ class Provider(ABC):
     deploy_timeout: ClassVar[float] = 1800.0
     poll_initial: ClassVar[float] = 1.0
     poll_max: ClassVar[float] = 15.0
+    #: reading the logs is cheap (a local file): a wait's progress shows the last line
+    progress_from_logs: ClassVar[bool] = False
     #: the adapter's shipped price table, beside its module (see hostkit._pricing)
     price_file: ClassVar[str | None] = None
 
@@ -436,30 +439,51 @@ class Provider(ABC):
         delay = self.poll_initial
         last = None
         started = time.monotonic()
-        while True:
-            current = self.status(deployment)
-            if current.status != last:
+        try:
+            while True:
+                current = self.status(deployment)
+                detail = self.progress_detail(current) if _progress.wants_ticks() else None
                 elapsed = time.monotonic() - started
-                _progress.report(f"{deployment.name}: {current.status} ({elapsed:.0f}s)")
-                last = current.status
-            if current.status in ("ready", "scaled_to_zero"):
-                current._provider = self
-                self.remember(current)
-                return current
-            if current.status in ("failed", "deleted"):
-                reason = self.failure_reason(current) or f"status became {current.status}"
-                raise DeploymentFailed(
-                    f"{deployment.name} failed to deploy: {reason}",
-                    reason=reason,
-                    provider=self.name,
-                ) from self.failure_cause(current)
-            if time.monotonic() + delay > deadline:
-                raise Timeout(
-                    f"{deployment.name} was still {current.status} after {limit:.0f}s",
-                    provider=self.name,
-                )
-            self.sleep(delay)
-            delay = min(delay * 2, self.poll_max)
+                changed, last = current.status != last, current.status
+                _progress.waiting(deployment.name, current.status, elapsed, detail, changed=changed)
+                if current.status in ("ready", "scaled_to_zero"):
+                    current._provider = self
+                    self.remember(current)
+                    return current
+                if current.status in ("failed", "deleted"):
+                    reason = self.failure_reason(current) or f"status became {current.status}"
+                    raise DeploymentFailed(
+                        f"{deployment.name} failed to deploy: {reason}",
+                        reason=reason,
+                        provider=self.name,
+                    ) from self.failure_cause(current)
+                if time.monotonic() + delay > deadline:
+                    raise Timeout(
+                        f"{deployment.name} was still {current.status} after {limit:.0f}s",
+                        provider=self.name,
+                    )
+                self.sleep(delay)
+                delay = min(delay * 2, self.poll_max)
+        finally:
+            _progress.done(deployment.name, str(last), time.monotonic() - started)
+
+    def progress_detail(self, deployment: Deployment) -> str | None:
+        """What a wait's progress line shows beside the phase and elapsed time.
+
+        Default: the last server log line when ``progress_from_logs`` (reading the logs
+        is cheap, e.g. a local file), else None. Adapters may override it with the
+        platform's own status message.
+        """
+        if not self.progress_from_logs:
+            return None
+        try:
+            lines = scrubbed(self._logs(deployment, since=None, follow=False))
+            last = collections.deque(lines, maxlen=1).pop()
+        except (IndexError, HostkitError, OSError):  # no line yet, or no logs to read
+            return None
+        if not last.message.strip():
+            return None
+        return f"{last.source}: {last.message}" if last.source else last.message
 
     def failure_reason(self, deployment: Deployment) -> str | None:
         """Adapter hook: the platform's words for why a deployment failed."""

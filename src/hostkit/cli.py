@@ -26,6 +26,7 @@ from typing import Any, TextIO
 
 import hostkit
 from hostkit import _api
+from hostkit import _progress as _progress_line
 from hostkit._models import check_name, parse_duration
 from hostkit.errors import ConfigError, HostkitError, PriceUnknown
 
@@ -79,6 +80,7 @@ def _emit(args: argparse.Namespace, data: Any, human: Callable[[], None]) -> Non
 
 
 def _progress(message: str) -> None:
+    """One plain progress line on stderr (the CLI shows waits with _progress.show_on)."""
     _err(f"  … {message}")
 
 
@@ -783,7 +785,8 @@ def _run(args: argparse.Namespace) -> int:
         # every CostEstimate carries its own warnings; the cost renderers print them
         warnings.simplefilter("ignore", PriceUnknown)
         if not args.quiet:
-            stack.enter_context(hostkit.on_progress(_progress))
+            # a wait is redrawn in place on a terminal; plain lines (no \r) in a file or pipe
+            stack.enter_context(_progress_line.show_on(sys.stderr))
         try:
             return handler(args)
         except HostkitError as error:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from typing import TYPE_CHECKING, Any
 
 from hostkit.cli import _dumps, _err, _json_pair, _out
@@ -32,27 +31,24 @@ def _count(text: str) -> int:
 
 
 class _Bar:
-    """A progress line on stderr, redrawn at most ten times a second."""
+    """A progress bar on stderr: redrawn in place on a terminal (at most ten times a
+    second), a plain line every few seconds and at the end in a file (never a ``\r``)."""
 
     def __init__(self, quiet: bool) -> None:
+        from hostkit._progress import Bar
+
         self.quiet = quiet
-        self._drawn = 0.0
+        self._bar = Bar("batch", sys.stderr)
 
     def __call__(self, summary: BatchSummary) -> None:
-        now = time.monotonic()
-        if self.quiet or (now - self._drawn < 0.1 and summary.done < summary.total):
+        if self.quiet:
             return
-        self._drawn = now
-        width = 30
-        filled = width * summary.done // max(summary.total, 1)
-        sys.stderr.write(
-            f"\r  batch [{'#' * filled}{'.' * (width - filled)}] {summary.done}/{summary.total}"
-            f"  ok {summary.ok} failed {summary.failed} skipped {summary.skipped}"
-            f"  concurrency {summary.concurrency_now} "
+        self._bar(
+            summary.done,
+            summary.total,
+            f"ok {summary.ok} failed {summary.failed} skipped {summary.skipped}"
+            f"  concurrency {summary.concurrency_now}",
         )
-        if summary.done >= summary.total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
 
 
 def _cmd_batch(args: argparse.Namespace) -> int:

@@ -40,15 +40,10 @@ def _positive(text: str) -> int:
 
 
 def _bar(label: str) -> Any:
-    def show(done: int, total: int) -> None:
-        width = 30
-        filled = width * done // max(total, 1)
-        sys.stderr.write(f"\r  {label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
-        if done >= total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
+    """A progress bar on stderr: in place on a terminal, occasional lines in a file."""
+    from hostkit._progress import Bar
 
-    return show
+    return Bar(label, sys.stderr)
 
 
 def _write_outputs(args: argparse.Namespace, result: Any) -> None:
