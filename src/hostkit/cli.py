@@ -579,7 +579,11 @@ def build_parser() -> argparse.ArgumentParser:
         _cmd_deploy,
         "deploy a model and wait until it is ready",
         epilog="examples:\n  hostkit deploy my-model\n  hostkit deploy spec.toml\n"
-        "  hostkit deploy --provider local --model hostkit_examples.study_score:predict",
+        "  hostkit deploy --provider local --model hostkit_examples.study_score:predict\n"
+        "  hostkit deploy my-llm --timeout 900\n\n"
+        "waiting: up to the provider's deploy timeout (local: 120 s; a local options.command\n"
+        "LLM server also gets options.startup_timeout, default 600 s, to answer); pass\n"
+        "--timeout for slow starts. The wait shows its phase, elapsed time and last log line.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     deploy.add_argument(
