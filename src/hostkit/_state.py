@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -35,16 +36,22 @@ def default_state_dir() -> Path:
 
 
 def _usable_folder(path: Path, source: str) -> Path:
-    """``path`` unless it (or a parent) exists and is not a directory."""
-    for folder in (path, *path.parents):
-        if folder.exists() or folder.is_symlink():
-            if not folder.is_dir():
-                raise ConfigError(
-                    f"{source}: {folder} is not a directory; the state dir must be a"
-                    " directory (it is created if missing), or unset it to use the default"
-                )
-            break
-    return path
+    """``path`` unless it (or its nearest existing parent) is not a directory."""
+    folder = path
+    while True:
+        try:
+            mode = os.stat(folder).st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            if folder.parent == folder:
+                return path
+            folder = folder.parent
+            continue
+        if stat.S_ISDIR(mode):
+            return path
+        raise ConfigError(
+            f"{source}: {folder} is not a directory; the state dir must be a"
+            " directory (it is created if missing), or unset it to use the default"
+        )
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -81,8 +88,8 @@ class StateStore:
         """
         check_name(name, argument="deployment name")
         folder = self.folder
-        path = folder / f"{name}.json"
-        if path.resolve().parent != folder.resolve():
+        path = folder / f"{name}.json"  # a valid name has no '/' and does not start with '.'
+        if path.is_symlink() and path.resolve().parent != folder.resolve():
             raise ConfigError(f"deployment name: {name!r} leads outside {folder}")
         return path
 
@@ -124,6 +131,4 @@ class StateStore:
         """Names of the saved records (stray files that are not valid names are skipped)."""
         if not self.folder.is_dir():
             return []
-        return sorted(
-            p.stem for p in self.folder.glob("*.json") if _NAME_RE.fullmatch(p.stem)
-        )
+        return sorted(p.stem for p in self.folder.glob("*.json") if _NAME_RE.fullmatch(p.stem))
