@@ -64,6 +64,9 @@ def _cmd_batch(args: argparse.Namespace) -> int:
             params=dict(args.param or []),
             retries=args.retries,
             retry_failed=args.retry_failed,
+            restart=args.restart,
+            dedupe=args.dedupe,
+            max_consecutive_failures=args.max_consecutive_failures,
             fsync=not args.no_fsync,
             config=args.config,
             progress=bar,
@@ -95,7 +98,8 @@ def add_commands(subparsers: Any, common_parent: argparse.ArgumentParser) -> Non
         epilog="example:\n  hostkit batch scores input.jsonl -o output.jsonl --concurrency 32\n"
         'input lines: {"id": "a", "request": "Hello", "params": {"max_tokens": 64}},'
         ' {"id": 7, "hours": 6} or "Hello"\n'
-        "run it again after an interruption: lines already in the output are skipped",
+        "run it again after an interruption: lines already in the output are skipped;\n"
+        "one batch writes an output at a time, and a changed input is refused on resume",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub.set_defaults(handler=_cmd_batch)
@@ -127,6 +131,24 @@ def add_commands(subparsers: Any, common_parent: argparse.ArgumentParser) -> Non
     )
     sub.add_argument(
         "--retry-failed", action="store_true", help="send the lines that failed last time again"
+    )
+    sub.add_argument(
+        "--restart",
+        action="store_true",
+        help="discard the results already in OUTPUT and start over (after changing the input)",
+    )
+    sub.add_argument(
+        "--dedupe",
+        action="store_true",
+        help="an OUTPUT holding an id twice: keep one result per id (the first ok one) and resume",
+    )
+    sub.add_argument(
+        "--max-consecutive-failures",
+        type=_count,
+        default=5,
+        metavar="N",
+        help="stop (resumably) after N lines in a row find no deployment: not found or"
+        " connection refused (default 5; 0: never stop, write them as failed)",
     )
     sub.add_argument(
         "--no-fsync", action="store_true", help="skip the fsync per line (faster, less durable)"
