@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from hostkit import _api
+from hostkit._http import connection_pool
 from hostkit._models import Deployment, InvokeResult
 from hostkit._redact import get_logger
 from hostkit._retry import RetryPolicy
@@ -947,7 +948,7 @@ async def abatch(
     """Async :func:`batch`."""
     source, sink = Path(input), Path(output)
     _check_args(concurrency, retries, max_consecutive_failures, source, sink)
-    with _exclusive(sink):
+    with _exclusive(sink), connection_pool(concurrency):
         prepared = await asyncio.to_thread(
             _prepare, source, sink, restart=restart, retry_failed=retry_failed, dedupe=dedupe
         )

@@ -253,3 +253,23 @@ def test_output_directory_input_directory_and_non_utf8_input_are_clear_errors(
     assert main(["batch", "scores", str(good), "-o", str(folder)]) == 2
     err = capsys.readouterr().err
     assert "results is a directory" in err and "Traceback" not in err
+
+
+# -- item 20: the HTTP pool is as big as the batch's concurrency ------------------------
+def test_the_connection_pool_is_sized_from_the_batch_concurrency(
+    scores: hostkit.Deployment, tmp_path: Path
+) -> None:
+    from hostkit._http import DEFAULT_MAX_CONNECTIONS, pool_size
+
+    source = write_lines(tmp_path / "in.jsonl", [{"hours": i} for i in range(3)])
+    sizes: list[int] = []
+    wide = DEFAULT_MAX_CONNECTIONS + 156
+    batch(
+        "scores",
+        source,
+        tmp_path / "out.jsonl",
+        concurrency=wide,
+        progress=lambda _: sizes.append(pool_size()),
+    )
+    assert sizes == [wide] * 3  # clients built during the run pool `wide` connections
+    assert pool_size() == DEFAULT_MAX_CONNECTIONS  # and only during it
