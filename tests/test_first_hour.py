@@ -335,3 +335,45 @@ def test_bars_write_no_carriage_return_to_a_file(tmp_path: Path) -> None:
     terminal(1, 2)
     terminal(2, 2)
     assert screen.getvalue().startswith("\r") and screen.getvalue().endswith("2/2 \n")
+
+
+# -- status --watch during a teardown ------------------------------------------------------
+def test_watch_shows_deleting_then_deleted_during_a_teardown(
+    scores: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import argparse
+
+    import hostkit
+    from hostkit import cli_observe
+
+    provider = scores._provider
+    original = type(provider)._teardown
+    watched = threading.Event()
+
+    def held_teardown(self: Any, deployment: Any) -> None:
+        watched.wait(10)  # until the watch has sampled while the teardown is under way
+        original(self, deployment)
+
+    monkeypatch.setattr(type(provider), "_teardown", held_teardown)
+    teardown = threading.Thread(target=hostkit.teardown, args=("scores",))
+    marked_at_sleep: list[int] = []
+
+    def sleep(seconds: float) -> None:
+        if teardown.ident is None:
+            teardown.start()
+        raw = (provider.records.load("scores") or {}).get("raw") or {}
+        if raw.get("deleting_since"):
+            marked_at_sleep.append(1)
+        if len(marked_at_sleep) >= 2:  # a sample since the mark was seen: let it finish
+            watched.set()
+        import time
+
+        time.sleep(0.05)
+
+    monkeypatch.setattr(cli_observe, "_sleep", sleep)
+    args = argparse.Namespace(name="scores", config=None, json=False, interval=0.05)
+    assert cli_observe.watch(args) == 0
+    teardown.join(timeout=30)
+    states = [line.split()[2] for line in capsys.readouterr().out.splitlines()]
+    assert states[0] == "ready" and states[-1] == "deleted"
+    assert "deleting" in states and "updating" not in states

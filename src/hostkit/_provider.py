@@ -666,6 +666,12 @@ class Provider(ABC):
             deployment = found
         else:
             deployment = self.resolve(deployment)
+        # the record says a teardown is under way (status --watch shows "deleting")
+        marked = {
+            **deployment.to_dict(),
+            "raw": {**deployment.raw, "deleting_since": time.time()},
+        }
+        self.records.save(deployment.name, marked)
         with contextlib.suppress(NotFound):
             self._teardown(deployment)
         self.records.delete(deployment.name)

@@ -96,12 +96,26 @@ def _metrics_text(metrics: Metrics | None, note: str | None) -> str:
     return f"last {window}: {', '.join(parts)}"
 
 
+def _state(provider: hostkit.Provider, deployment: hostkit.Deployment) -> str:
+    """The state to show: ``deleting`` while a teardown (from any process) is under way.
+
+    ``teardown`` marks the saved record before it deletes anything and removes the
+    record when it is done; in between a platform reports a server going away as
+    ``updating``, ``deploying`` or ``failed``.
+    """
+    if deployment.status == "deleted":
+        return "deleted"
+    raw = (provider.records.load(deployment.name) or {}).get("raw")
+    marked = isinstance(raw, dict) and raw.get("deleting_since")
+    return "deleting" if marked else deployment.status
+
+
 def _sample(
     provider: hostkit.Provider, deployment: hostkit.Deployment
 ) -> tuple[hostkit.Deployment, Metrics | None, str | None]:
     current = provider.status(deployment)
     current._provider = provider
-    if current.status in ("deleted", "failed"):
+    if current.status in ("deleted", "failed") or _state(provider, current) == "deleting":
         return current, None, None
     try:
         metrics = provider.metrics(current)  # the platform's own recent window
@@ -110,11 +124,11 @@ def _sample(
     return current, metrics, None
 
 
-def _record(deployment: hostkit.Deployment, metrics: Metrics | None) -> dict[str, Any]:
+def _record(deployment: hostkit.Deployment, metrics: Metrics | None, state: str) -> dict[str, Any]:
     return {
         "name": deployment.name,
         "provider": deployment.provider,
-        "status": deployment.status,
+        "status": state,
         "replicas": deployment.replicas,
         "target": _target(deployment),
         "endpoint": deployment.endpoint,
@@ -122,17 +136,17 @@ def _record(deployment: hostkit.Deployment, metrics: Metrics | None) -> dict[str
     }
 
 
-def _line(deployment: hostkit.Deployment, summary: str) -> str:
-    parts = [deployment.name, deployment.status, f"replicas {_replicas(deployment)}"]
+def _line(deployment: hostkit.Deployment, summary: str, state: str) -> str:
+    parts = [deployment.name, state, f"replicas {_replicas(deployment)}"]
     if deployment.endpoint:
         parts.append(deployment.endpoint)
     return "  ".join(parts) + f"  metrics {summary}"
 
 
-def _screen(deployment: hostkit.Deployment, summary: str, interval: float) -> str:
+def _screen(deployment: hostkit.Deployment, summary: str, interval: float, state: str) -> str:
     clock = time.strftime("%H:%M:%S")
     rows = [
-        ("state", deployment.status),
+        ("state", state),
         ("replicas", f"{_replicas(deployment)} (ready/target)"),
         ("endpoint", deployment.endpoint or "-"),
         ("metrics", summary),
@@ -153,14 +167,16 @@ def watch(args: argparse.Namespace) -> int:
     shown: str | None = None
     while True:
         deployment, metrics, note = _sample(provider, deployment)
+        state = _state(provider, deployment)
         summary = _metrics_text(metrics, note)
         if terminal:
-            sys.stdout.write(_screen(deployment, summary, args.interval))
+            sys.stdout.write(_screen(deployment, summary, args.interval, state))
         else:
-            text = json.dumps(_record(deployment, metrics), default=str) if args.json else None
-            key = json.dumps(_record(deployment, None), default=str) + summary
+            record = _record(deployment, metrics, state)
+            text = json.dumps(record, default=str) if args.json else None
+            key = json.dumps(_record(deployment, None, state), default=str) + summary
             if key != shown:
-                _out(text or f"{time.strftime('%H:%M:%S')}  {_line(deployment, summary)}")
+                _out(text or f"{time.strftime('%H:%M:%S')}  {_line(deployment, summary, state)}")
                 shown = key
         sys.stdout.flush()
         if deployment.status == "deleted":
