@@ -910,7 +910,11 @@ class AzureMLProvider(Provider):
         client = self._clients.get(origin)
         if client is None:
             client = HttpClient(
-                provider=self.name, base_url=origin, retry=self.retry, timeout=self.timeout
+                provider=self.name,
+                base_url=origin,
+                retry=self.retry,
+                timeout=self.timeout,
+                max_connections=self.max_connections,
             )
             self._clients[origin] = client
         return client
@@ -923,7 +927,11 @@ class AzureMLProvider(Provider):
             held = (
                 loop,
                 HttpClient(
-                    provider=self.name, base_url=origin, retry=self.retry, timeout=self.timeout
+                    provider=self.name,
+                    base_url=origin,
+                    retry=self.retry,
+                    timeout=self.timeout,
+                    max_connections=self.max_connections,
                 ),
             )
             self._async_clients[origin] = held

@@ -246,7 +246,11 @@ class CerebrasProvider(ServerlessProvider):
         sdk = self.import_sdk(SDK_MODULE)
         options = self._client_options()
         http = stainless_http_client(
-            sdk, asynchronous=asynchronous, timeout=options["timeout"], http2=True
+            sdk,
+            asynchronous=asynchronous,
+            timeout=options["timeout"],
+            http2=True,
+            max_connections=self.max_connections,
         )
         return (sdk.AsyncCerebras if asynchronous else sdk.Cerebras)(http_client=http, **options)
 

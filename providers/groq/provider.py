@@ -228,7 +228,12 @@ class GroqProvider(ServerlessProvider):
     def _build_client(self, *, asynchronous: bool) -> Any:
         sdk = self.import_sdk("groq")
         options = self._client_options()
-        http = stainless_http_client(sdk, asynchronous=asynchronous, timeout=options["timeout"])
+        http = stainless_http_client(
+            sdk,
+            asynchronous=asynchronous,
+            timeout=options["timeout"],
+            max_connections=self.max_connections,
+        )
         return (sdk.AsyncGroq if asynchronous else sdk.Groq)(http_client=http, **options)
 
     @property

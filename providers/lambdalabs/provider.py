@@ -191,11 +191,16 @@ class LambdaLabsProvider(Provider):
             base_url=self.base_url,
             retry=self.retry,
             timeout=self.timeout,
+            max_connections=self.max_connections,
             headers=self._api_headers,
         )
         #: the model servers on the instances (absolute URLs; the key is sent per request)
         self.servers = HttpClient(
-            provider=self.name, base_url="", retry=self.retry, timeout=self.timeout
+            provider=self.name,
+            base_url="",
+            retry=self.retry,
+            timeout=self.timeout,
+            max_connections=self.max_connections,
         )
         self._lock = threading.Lock()
         self._last_launch: float | None = None

@@ -144,11 +144,16 @@ class PaperspaceProvider(Provider):
             base_url=self.base_url,
             retry=self.retry,
             timeout=self.timeout,
+            max_connections=self.max_connections,
             headers=self._api_headers,
         )
         #: deployment endpoints (absolute URLs; the server key is sent per request)
         self.servers = HttpClient(
-            provider=self.name, base_url="", retry=self.retry, timeout=self.timeout
+            provider=self.name,
+            base_url="",
+            retry=self.retry,
+            timeout=self.timeout,
+            max_connections=self.max_connections,
         )
         self.server_keys = ServerKeys(self)
         self._hardware: dict[str, Hardware] | None = None

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from hostkit import _api
+from hostkit._http import connection_pool
 from hostkit._models import CostEstimate, Deployment, parse_duration
 from hostkit.compare import (
     Caller,
@@ -378,6 +379,11 @@ def recommend(
     return answer(best, needed, why)
 
 
+def _pool_needed(steps_plan: Sequence[tuple[str, float]]) -> int:
+    """Connections the run can have in flight at once: the top concurrency (open: the cap)."""
+    return max(int(level) if mode == "closed" else MAX_IN_FLIGHT for mode, level in steps_plan)
+
+
 async def abench(
     target: _api.Target,
     request: Any = None,
@@ -419,27 +425,29 @@ async def abench(
     for _, level in steps_plan:  # validate every step's budget before sending anything
         _budget(requests_per_step, duration, int(level))
 
-    deployment = await asyncio.to_thread(resolve_target, target, config)
-    dedicated = is_dedicated(deployment)
-    hourly = hourly_price(deployment) if dedicated else None
-    caller = Caller(deployment, params, stream)
-    started_at = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
-    for i in range(warmup):  # open connections and load the model before measuring
-        await caller.call(pool[i % len(pool)])
-    steps: list[Step] = []
-    for mode, level in steps_plan:
-        count, seconds = _budget(requests_per_step, duration, int(level))
-        if mode == "closed":
-            if progress:
-                progress(f"bench {deployment.name}: concurrency {int(level)}")
-            samples, took = await _closed_step(caller, pool, int(level), count, seconds)
-            step = Step.build("closed", int(level), None, deployment, samples, took, hourly)
-        else:
-            if progress:
-                progress(f"bench {deployment.name}: {level:g} requests/s")
-            samples, took = await _open_step(caller, pool, level, count, seconds)
-            step = Step.build("open", None, level, deployment, samples, took, hourly)
-        steps.append(step)
+    # a pool smaller than the requests in flight makes them queue for a connection
+    with connection_pool(_pool_needed(steps_plan)):
+        deployment = await asyncio.to_thread(resolve_target, target, config)
+        dedicated = is_dedicated(deployment)
+        hourly = hourly_price(deployment) if dedicated else None
+        caller = Caller(deployment, params, stream)
+        started_at = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+        for i in range(warmup):  # open connections and load the model before measuring
+            await caller.call(pool[i % len(pool)])
+        steps: list[Step] = []
+        for mode, level in steps_plan:
+            count, seconds = _budget(requests_per_step, duration, int(level))
+            if mode == "closed":
+                if progress:
+                    progress(f"bench {deployment.name}: concurrency {int(level)}")
+                samples, took = await _closed_step(caller, pool, int(level), count, seconds)
+                step = Step.build("closed", int(level), None, deployment, samples, took, hourly)
+            else:
+                if progress:
+                    progress(f"bench {deployment.name}: {level:g} requests/s")
+                samples, took = await _open_step(caller, pool, level, count, seconds)
+                step = Step.build("open", None, level, deployment, samples, took, hourly)
+            steps.append(step)
     recommendation = recommend(
         steps,
         p95_target_s=target_s,

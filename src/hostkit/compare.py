@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from hostkit import _api
+from hostkit._http import connection_pool
 from hostkit._models import CostEstimate, Deployment, DeploymentSpec, InvokeResult
 from hostkit.errors import ConfigError, DependencyMissing, HostkitError, Unsupported
 
@@ -621,7 +622,10 @@ async def acompare(
             label, deployment, samples, duration, len(prompt_list), hourly
         )
 
-    reports = await asyncio.gather(*(run_one(label, dep) for label, dep in deployments))
+    # each provider has up to ``concurrency`` requests in flight: give its clients that many
+    # connections, or the requests queue for one (httpx keeps only 20 alive by default)
+    with connection_pool(concurrency):
+        reports = await asyncio.gather(*(run_one(label, dep) for label, dep in deployments))
     return CompareResult(
         prompts=prompt_list,
         reports=list(reports),

@@ -15,16 +15,17 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 import hostkit
-from hostkit._http import HttpClient, error_from_response
+from hostkit._http import HttpClient, connection_pool, error_from_response
 from hostkit._redact import Secret, scrub_exception
 from hostkit._retry import RetryPolicy
-from hostkit.errors import AuthenticationError, ModelError, ProviderError, Timeout
+from hostkit.errors import AuthenticationError, ConfigError, ModelError, ProviderError, Timeout
 
 Handler = Callable[[socket.socket, bytes], None]
 
@@ -51,6 +52,7 @@ class Loopback:
         class _Server(socketserver.ThreadingTCPServer):
             daemon_threads = True
             allow_reuse_address = True
+            request_queue_size = 1024
 
         self.stopping = threading.Event()
         self.requests: list[bytes] = []
@@ -423,3 +425,88 @@ def test_a_failed_replicate_prediction_is_a_model_error() -> None:
     error = prediction_failure(failed, "replicate")
     assert isinstance(error, ModelError) and not error.retryable
     assert "prediction p1 on a/b failed: CUDA error" in str(error)
+
+
+# -- item 20: the connection pool follows the caller's concurrency -----------------------
+class Connections:
+    """A loopback handler that holds each answer briefly and counts open connections."""
+
+    def __init__(self, hold: float = 0.4) -> None:
+        self.hold = hold
+        self.lock = threading.Lock()
+        self.seen: set[int] = set()
+
+    @property
+    def most(self) -> int:
+        """Connections opened (kept alive, so: the most open at once)."""
+        return len(self.seen)
+
+    def __call__(self, sock: socket.socket, head: bytes) -> None:
+        with self.lock:
+            self.seen.add(id(sock))
+        time.sleep(self.hold)
+        sock.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}")
+
+
+def _fan_out(http: HttpClient, count: int) -> None:
+    async def run() -> None:
+        try:
+            await asyncio.gather(*(http.arequest("GET", f"/{i}") for i in range(count)))
+        finally:
+            await http.aclose()
+
+    asyncio.run(run())
+
+
+def test_the_pool_holds_max_connections(loopback: Callable[[Handler], Loopback]) -> None:
+    counter = Connections()
+    server = loopback(counter)
+    retry = RetryPolicy(max_retries=0)
+    _fan_out(HttpClient(provider="p", base_url=server.url, retry=retry, max_connections=3), 9)
+    assert counter.most == 3 and len(server.requests) == 9
+
+
+def test_connection_pool_raises_the_pool_to_the_callers_concurrency(
+    loopback: Callable[[Handler], Loopback],
+) -> None:
+    """Past httpx's default of 100, 150 requests in flight get 150 connections."""
+    counter = Connections()
+    server = loopback(counter)
+    http = HttpClient(provider="p", base_url=server.url, retry=RetryPolicy(max_retries=0))
+    with connection_pool(150):
+        _fan_out(http, 150)
+    assert counter.most == 150
+
+
+def test_max_connections_is_a_provider_setting(isolated_hostkit: Path) -> None:
+    local = hostkit.get_provider("local", max_connections=7)
+    assert local.max_connections == 7  # type: ignore[attr-defined]
+    assert local._client("http://127.0.0.1:9").max_connections == 7  # type: ignore[attr-defined]
+    with pytest.raises(ConfigError, match="max_connections' must be >= 1"):
+        hostkit.get_provider("local", max_connections=0)
+    with (
+        pytest.raises(ConfigError, match="concurrency must be a whole number >= 1"),
+        connection_pool(0),
+    ):
+        pass
+
+
+def test_sdk_clients_are_rebuilt_with_the_callers_pool() -> None:
+    import groq
+
+    from hostkit._sdkclients import SdkClients, stainless_http_client
+
+    def build() -> Any:
+        return stainless_http_client(groq, asynchronous=False, timeout=5.0)
+
+    clients: SdkClients[Any, Any] = SdkClients(build, build)
+    try:
+        small = clients.sync
+        with connection_pool(256):
+            big = clients.sync
+        assert big is not small
+        pool = big._transport._inner._pool  # the httpcore pool behind the deadline transport
+        assert pool._max_connections == 256 and pool._max_keepalive_connections == 256
+        assert clients.sync is big  # a smaller need later keeps the bigger pool
+    finally:
+        clients.close()
