@@ -254,7 +254,11 @@ class LocalProvider(Provider):
         client = self._clients.get(endpoint)
         if client is None:
             client = HttpClient(
-                provider=self.name, base_url=endpoint, retry=self.retry, timeout=self.timeout
+                provider=self.name,
+                base_url=endpoint,
+                retry=self.retry,
+                timeout=self.timeout,
+                max_connections=self.max_connections,
             )
             self._clients[endpoint] = client
         return client

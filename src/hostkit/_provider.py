@@ -81,6 +81,7 @@ COMMON_SETTINGS: dict[str, SettingType] = {
     "region": str,
     "timeout": (int, float),
     "max_retries": int,
+    "max_connections": int,
     "state_dir": str,
 }
 _TYPE_NAMES = {str: "a string", int: "a whole number", float: "a number", bool: "true or false"}
@@ -133,6 +134,8 @@ class Provider(ABC):
         self.settings: dict[str, Any] = self._parse_settings(settings, _source)
         self.retry = RetryPolicy(max_retries=self.settings.get("max_retries", 3))
         self.timeout = float(self.settings.get("timeout", self.default_timeout))
+        #: connections each HTTP client pools (``hostkit.adapters.connection_pool`` raises it)
+        self.max_connections: int | None = self.settings.get("max_connections")
         state_dir = self.settings.get("state_dir")
         self.records = StateStore(self.name, Path(state_dir).expanduser() if state_dir else None)
         self.sleep: Callable[[float], None] = time.sleep
@@ -217,6 +220,12 @@ class Provider(ABC):
             raise ConfigError(f"{source}: setting 'timeout' must be positive", provider=self.name)
         if "max_retries" in parsed and parsed["max_retries"] < 0:
             raise ConfigError(f"{source}: setting 'max_retries' must be >= 0", provider=self.name)
+        if "max_connections" in parsed and parsed["max_connections"] < 1:
+            raise ConfigError(
+                f"{source}: setting 'max_connections' must be >= 1 (connections per HTTP client),"
+                f" got {parsed['max_connections']}",
+                provider=self.name,
+            )
         return parsed
 
     def __repr__(self) -> str:
