@@ -3,13 +3,19 @@
 An adapter subclasses :class:`hostkit.Provider` (or :class:`ServerlessProvider`)
 and reuses these instead of writing its own retry loop, error mapper, SSE parser
 or price loader. See docs/writing-a-provider.md.
+
+``HttpClient`` and ``stainless_http_client`` give each call a total deadline (the
+``timeout``) and a pool of ``max_connections`` (the provider setting); code that runs
+many calls at once wraps them in ``connection_pool(concurrency)``.
 """
 
 from hostkit._gpus import parse_accelerator
 from hostkit._http import (
+    DEFAULT_MAX_CONNECTIONS,
     NO_DELAY,
     REQUEST_ID_HEADERS,
     HttpClient,
+    connection_pool,
     error_from_response,
     message_from_body,
     parse_go_duration,
@@ -37,6 +43,7 @@ from hostkit._serverless import DEDICATED_FIELDS, ServerlessProvider, closest_ma
 
 __all__ = [
     "DEDICATED_FIELDS",
+    "DEFAULT_MAX_CONNECTIONS",
     "NO_DELAY",
     "REQUEST_ID_HEADERS",
     "Hardware",
@@ -51,6 +58,7 @@ __all__ = [
     "build_chat_body",
     "chat_stream",
     "closest_matches",
+    "connection_pool",
     "derive_server_key",
     "error_from_response",
     "get_logger",
