@@ -219,12 +219,12 @@ def _refuse_changed(source: Path, sink: Path, check: InputCheck) -> None:
         else ""
     )
     raise ConfigError(
-        f"batch: {source} changed since {sink} was written: the request of {named} is not the"
-        f" one its result in {sink} answers, so resuming would pair results with the wrong"
-        f" requests{shifted}. Nothing was sent. Put the old input back, give a new --output,"
-        f" or pass --restart to discard the results in {sink} and start over (give each line"
-        ' an "id" to make reordering and inserting lines safe; if only failed lines changed,'
-        " --retry-failed sends them again as they are now)"
+        f"batch: {source} changed since {sink} was written: the results in {sink} for"
+        f" {named} answer other requests than these lines now hold, so resuming would pair"
+        f" results with the wrong requests{shifted}. Nothing was sent. Put the old input back,"
+        f" give a new --output, or pass --restart to discard the results in {sink} and start"
+        ' over (give each line an "id" to make reordering and inserting lines safe; if only'
+        " failed lines changed, --retry-failed sends them again as they are now)"
     )
 
 
