@@ -149,6 +149,8 @@ def test_teardown_needs_a_name_or_all(capsys: pytest.CaptureFixture[str]) -> Non
     assert code == 2 and "give a deployment NAME, or --all" in err
     code, _, err = run(capsys, "teardown", "x", "--all")
     assert code == 2 and "not both" in err
+    code, _, err = run(capsys, "teardown", "x", "--provider", "local")
+    assert code == 2 and "go with --all" in err
 
 
 def test_nothing_to_delete(capsys: pytest.CaptureFixture[str]) -> None:

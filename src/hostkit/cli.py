@@ -400,6 +400,8 @@ def _cmd_teardown(args: argparse.Namespace) -> int:
         if not args.all:
             raise ConfigError("teardown: give a deployment NAME, or --all to delete everything")
         return teardown_all(args)
+    if args.provider or args.all_accounts or args.yes:
+        raise ConfigError("teardown: --provider, --all-accounts and --yes go with --all")
     name: str = args.name
     config = hostkit.load_config(args.config)
     if name not in config.deployments:

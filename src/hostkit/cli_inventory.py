@@ -24,10 +24,10 @@ __all__ = [
 ]
 
 ALL_ACCOUNTS_HELP = (
-    "also list what other accounts, organisations or projects the credentials can see,"
-    " where the platform scopes listings that way and its adapter supports it (the other"
-    " providers list as usual: SageMaker lists the credentials' account in the configured"
-    " region; local and the serverless platforms have no accounts)"
+    "widen listings a platform scopes by account, organisation or project, where the"
+    " adapter supports it; no built-in adapter does yet (SageMaker lists the credentials'"
+    " account in the configured region, Hugging Face the namespace setting; local and the"
+    " serverless platforms have no accounts): see docs/ls.md"
 )
 
 
