@@ -16,6 +16,14 @@ the output are skipped, and a last line torn by a kill is cut off first, so the
 output stays valid JSON Lines with every id once. Failed lines count as done; pass
 ``retry_failed=True`` to send them again (their old lines are removed first).
 
+What keeps every result beside its own request: one batch writes an output at a
+time (an exclusive ``flock`` on ``OUT.lock``; a second is refused at once); each line
+carries ``request_sha256``, and a resume whose input asks something else under an id
+already done is refused (``restart=True`` starts over), as is an output holding an id
+twice (``dedupe=True`` keeps one per id); ``OUT.meta.json`` records how the input's
+lines were known (line numbers or explicit ids). After ``max_consecutive_failures``
+lines in a row find no deployment, the batch stops without writing them: rerun to resume.
+
 Memory stays flat whatever the input size: the input is read line by line, at
 most ``concurrency`` requests are held at a time, and results are not kept. What
 grows with the input is one set of ids (the ids already in the output, and the
@@ -872,6 +880,7 @@ def _prepare(
     input whose ids now ask something other than what their results answer.
     """
     if restart:
+        scan_output(sink, repair=False)  # a file that is not batch results is refused, kept
         for path in (sink, _meta_path(sink)):
             path.unlink(missing_ok=True)
     state = scan_output(sink)

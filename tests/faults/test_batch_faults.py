@@ -250,6 +250,12 @@ def test_output_directory_input_directory_and_non_utf8_input_are_clear_errors(
     with pytest.raises(errors.ConfigError, match=r"latin.jsonl line 2 is not UTF-8"):
         batch("local:whatever", latin, tmp_path / "out.jsonl")
 
+    foreign = tmp_path / "notes.txt"  # --restart never deletes what is not batch results
+    foreign.write_text("my notes\n")
+    with pytest.raises(errors.ConfigError, match=r"notes.txt line 1 is not a batch result"):
+        batch("local:whatever", good, foreign, restart=True)
+    assert foreign.read_text() == "my notes\n"
+
     assert main(["batch", "scores", str(good), "-o", str(folder)]) == 2
     err = capsys.readouterr().err
     assert "results is a directory" in err and "Traceback" not in err
