@@ -107,8 +107,12 @@ class LocalApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                self.pid_file.parent.mkdir(parents=True, exist_ok=True)
-                self.pid_file.write_text(str(os.getpid()))
+                # {"pid", "start"} (0600): the provider counts this worker as the deployment's
+                # only while that pid still has that start time, never by pid alone
+                from hostkit_providers.local.processes import write_pid_file
+
+                self.pid_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                write_pid_file(self.pid_file, os.getpid())
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.pid_file.unlink(missing_ok=True)

@@ -72,6 +72,8 @@ def _saved_provider_of(name: str) -> str | None:
     if not root.is_dir():
         return None
     owners = [p.parent.name for p in root.glob(f"*/{name}.json")]
+    if not owners and (root / "local" / "runs" / name).exists():
+        owners = ["local"]  # a local run directory whose record was lost: still tear it down
     if len(owners) > 1:
         raise ConfigError(
             f"deployment name {name!r} is saved for several providers ({', '.join(owners)});"

@@ -361,41 +361,43 @@ class Provider(ABC):
         """
         spec = self.coerce_spec(spec)
         self.validate_spec(spec)
-        existing = self.find(spec.name)
-        created = False
-        if existing is not None and existing.status == "failed":
-            _progress.report(f"{spec.name}: an earlier deploy failed; deleting it first")
-            self.teardown(existing)
-            existing = None
-        if existing is not None and existing.status != "deleted":
-            if self.same_spec(existing, spec):
-                deployment = existing
-            elif update:
-                deployment = self._update(existing, spec)
+        with self.exclusive(spec.name):  # one deploy, scale or teardown of a name at a time
+            existing = self.find(spec.name)
+            created = False
+            if existing is not None and existing.status == "failed":
+                _progress.report(f"{spec.name}: an earlier deploy failed; deleting it first")
+                self.teardown(existing)
+                existing = None
+            if existing is not None and existing.status != "deleted":
+                if self.same_spec(existing, spec):
+                    deployment = existing
+                elif update:
+                    deployment = self._update(existing, spec)
+                else:
+                    raise ConfigError(
+                        f"a deployment named {spec.name!r} already exists on {self.name} with a"
+                        " different spec; pass update=True (CLI: --update) to change it, or pick"
+                        " another name",
+                        provider=self.name,
+                    )
             else:
-                raise ConfigError(
-                    f"a deployment named {spec.name!r} already exists on {self.name} with a"
-                    " different spec; pass update=True (CLI: --update) to change it, or pick"
-                    " another name",
-                    provider=self.name,
-                )
-        else:
-            _progress.report(f"{spec.name}: creating on {self.name}")
-            try:
-                deployment = self._create(spec)
-            except BaseException as error:
-                if not keep_failed:
-                    self._rollback(spec, error)
-                raise
-            created = True
-        deployment._provider = self
-        self.remember(deployment)
+                _progress.report(f"{spec.name}: creating on {self.name}")
+                try:
+                    deployment = self._create(spec)
+                except BaseException as error:
+                    if not keep_failed:
+                        self._rollback(spec, error)
+                    raise
+                created = True
+            deployment._provider = self
+            self.remember(deployment)
         if wait and deployment.status not in ("ready", "scaled_to_zero"):
             try:
                 deployment = self.wait(deployment, timeout=timeout)
             except BaseException as error:  # whatever stops the wait: delete what this call made
                 if created and not keep_failed:
-                    self._rollback(spec, error)
+                    with self.exclusive(spec.name):
+                        self._rollback(spec, error)
                 if isinstance(error, Timeout):
                     raise DeploymentFailed(
                         f"{spec.name} did not become ready: {error.message}"
@@ -640,10 +642,11 @@ class Provider(ABC):
                 ),
                 provider=self.name,
             )
-        current = self.resolve(deployment)
-        scaled = self._scale(current, replicas, min_replicas, max_replicas)
-        scaled._provider = self
-        self.remember(scaled)
+        with self.exclusive(deployment.name):
+            current = self.resolve(deployment)
+            scaled = self._scale(current, replicas, min_replicas, max_replicas)
+            scaled._provider = self
+            self.remember(scaled)
         return scaled
 
     def capabilities_for(self, deployment: Deployment) -> Capabilities:
@@ -666,26 +669,37 @@ class Provider(ABC):
     # -- teardown --------------------------------------------------------
     def teardown(self, deployment: Deployment | str) -> None:
         """Delete everything the deployment holds; something already gone is fine."""
-        if isinstance(deployment, str):
-            found = self.find(check_name(deployment, argument="deployment"))
-            if found is None:
-                self.records.delete(deployment)
-                _progress.report(f"{deployment}: nothing to delete on {self.name}")
-                return
-            deployment = found
-        else:
-            deployment = self.resolve(deployment)
-        # the record says a teardown is under way (status --watch shows "deleting")
-        marked = {
-            **deployment.to_dict(),
-            "raw": {**deployment.raw, "deleting_since": time.time()},
-        }
-        self.records.save(deployment.name, marked)
-        with contextlib.suppress(NotFound):
-            self._teardown(deployment)
-        self.records.delete(deployment.name)
-        deployment.status = "deleted"
-        _progress.report(f"{deployment.name}: deleted")
+        name = (
+            check_name(deployment, argument="deployment")
+            if isinstance(deployment, str)
+            else deployment.name
+        )
+        with self.exclusive(name):
+            if isinstance(deployment, str):
+                found = self.find(check_name(deployment, argument="deployment"))
+                if found is None:
+                    self.records.delete(deployment)
+                    _progress.report(f"{deployment}: nothing to delete on {self.name}")
+                    return
+                deployment = found
+            else:
+                deployment = self.resolve(deployment)
+            # the record says a teardown is under way (status --watch shows "deleting")
+            marked = {
+                **deployment.to_dict(),
+                "raw": {**deployment.raw, "deleting_since": time.time()},
+            }
+            self.records.save(deployment.name, marked)
+            with contextlib.suppress(NotFound):
+                self._teardown(deployment)
+            self.records.delete(deployment.name)
+            deployment.status = "deleted"
+            _progress.report(f"{deployment.name}: deleted")
+
+    def exclusive(self, name: str) -> contextlib.AbstractContextManager[None]:
+        """Adapter hook: a lock held while deploy, scale or teardown changes ``name``, so two
+        processes never change one deployment at once (default: none; ``local`` flocks)."""
+        return contextlib.nullcontext()
 
     @abstractmethod
     def _teardown(self, deployment: Deployment) -> None:
