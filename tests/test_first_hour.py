@@ -377,3 +377,32 @@ def test_watch_shows_deleting_then_deleted_during_a_teardown(
     states = [line.split()[2] for line in capsys.readouterr().out.splitlines()]
     assert states[0] == "ready" and states[-1] == "deleted"
     assert "deleting" in states and "updating" not in states
+
+
+# -- the cost source names the real config file --------------------------------------------
+@pytest.mark.parametrize(
+    ("file", "text", "source"),
+    [
+        (
+            "pyproject.toml",
+            "[project]\nname = 'x'\n\n[tool.hostkit.providers.local]\nusd_per_hour = 2.5\n",
+            "usd_per_hour under [tool.hostkit.providers.local] in pyproject.toml",
+        ),
+        (
+            "hostkit.toml",
+            "[providers.local]\nusd_per_hour = 2.5\n",
+            "usd_per_hour under [providers.local] in hostkit.toml",
+        ),
+    ],
+)
+def test_cost_source_names_the_config_file_the_rate_came_from(
+    file: str, text: str, source: str
+) -> None:
+    import hostkit
+
+    Path(file).write_text(text)  # the tests run in an empty working directory
+    spec = hostkit.DeploymentSpec(provider="local", model="m.py:predict", name="priced")
+    estimate = hostkit.get_provider("local").cost(spec, hours=2)
+    assert estimate.usd == 5.0 and estimate.source == source
+    in_code = hostkit.get_provider("local", config=hostkit.Config(), usd_per_hour=1.0)
+    assert in_code.cost(spec, hours=1).source == "the usd_per_hour setting given in code"

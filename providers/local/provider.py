@@ -615,7 +615,7 @@ class LocalProvider(Provider):
         """This machine's hourly rate: the usd_per_hour setting, else prices.toml (0: free)."""
         rate = self.setting("usd_per_hour")
         if rate is not None:
-            return float(rate), "usd_per_hour under [providers.local] in hostkit.toml"
+            return float(rate), self.setting_source("usd_per_hour")
         row = self.prices.find("local")
         rate = row.usd_per_hour if row is not None and row.usd_per_hour is not None else 0.0
         return rate, "your own machine: no platform bills it; set usd_per_hour to price it"

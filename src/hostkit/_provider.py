@@ -124,6 +124,7 @@ class Provider(ABC):
         _source: str = "settings",
         _prices: Mapping[str, Any] | None = None,
         _prices_source: tuple[str, str] | None = None,
+        _config_path: Path | None = None,
         **settings: Any,
     ) -> None:
         self.check_installed()
@@ -132,6 +133,8 @@ class Provider(ABC):
         self._prices: PriceTable | None = None
         self._warned_prices: set[str] = set()
         self.settings: dict[str, Any] = self._parse_settings(settings, _source)
+        #: the config file the settings came from (None: given in code)
+        self.config_path = _config_path
         self.retry = RetryPolicy(max_retries=self.settings.get("max_retries", 3))
         self.timeout = float(self.settings.get("timeout", self.default_timeout))
         #: connections each HTTP client pools (``hostkit.adapters.connection_pool`` raises it)
@@ -258,6 +261,16 @@ class Provider(ABC):
                 provider=self.name,
             )
         return None
+
+    def setting_source(self, key: str) -> str:
+        """Where a setting is set, for messages: ``usd_per_hour under [providers.local] in
+        hostkit.toml`` (``[tool.hostkit.providers.local] in pyproject.toml``), or in code."""
+        if self.config_path is None:
+            return f"the {key} setting given in code"
+        table = f"providers.{self.name}"
+        if self.config_path.name == "pyproject.toml":
+            table = f"tool.hostkit.{table}"
+        return f"{key} under [{table}] in {self.config_path.name}"
 
     def setting(self, key: str, default: Any = None) -> Any:
         value = self.settings.get(key, default)

@@ -148,14 +148,21 @@ def get_provider(name: str, *, config: Config | None = None, **settings: Any) ->
     cls = provider_class(name)
     config = config if config is not None else load_config()
     merged = {**config.provider_settings(name), **settings}
-    source = (
-        f"{config.path} [providers.{name}]"
-        if config.path and name in config.providers
-        else f"get_provider({name!r})"
-    )
+    from_file = config.path if config.path and name in config.providers else None
+    table = f"providers.{name}"
+    if from_file is not None and from_file.name == "pyproject.toml":
+        table = f"tool.hostkit.{table}"
+    source = f"{from_file} [{table}]" if from_file else f"get_provider({name!r})"
     prices = config.prices.get(name) if isinstance(config.prices, dict) else None
     prices_source = None
     if config.path and prices:
         as_of = _dt.date.fromtimestamp(config.path.stat().st_mtime).isoformat()
-        prices_source = (f"{config.path} [prices.{name}]", as_of)
-    return cls(_source=source, _prices=prices, _prices_source=prices_source, **merged)
+        prefix = "tool.hostkit." if config.path.name == "pyproject.toml" else ""
+        prices_source = (f"{config.path} [{prefix}prices.{name}]", as_of)
+    return cls(
+        _source=source,
+        _prices=prices,
+        _prices_source=prices_source,
+        _config_path=from_file,
+        **merged,
+    )
