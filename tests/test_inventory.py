@@ -334,10 +334,13 @@ def test_a_provider_that_cannot_list_is_skipped_with_the_reason(
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
     hostkit.deploy(provider="local", model=SCORES, name="inv-still-listed")
+    record = hostkit.Deployment("llm", "sagemaker", "m", "ready", instance="ml.m5.xlarge")
+    local.records.__class__("sagemaker").save("llm", record.to_dict())  # deployed earlier
     code, out, err = run(capsys, "ls")
     assert code == 0
     assert "inv-still-listed" in out
     assert "skipped sagemaker: no usable credentials: no AWS credentials found" in err
+    assert "(1 deployment(s) recorded on this machine, not shown: llm)" in err
     listed = run_json(capsys, "ls")
     assert [s["provider"] for s in listed["skipped"]] == ["sagemaker"]
 

@@ -32,7 +32,7 @@ from hostkit._config import Config
 from hostkit._models import Deployment
 from hostkit._provider import Provider
 from hostkit._redact import scrub
-from hostkit._state import default_state_dir
+from hostkit._state import StateStore, default_state_dir
 from hostkit.errors import (
     AuthenticationError,
     ConfigError,
@@ -156,13 +156,25 @@ def _why(error: BaseException) -> str:
     return scrub(f"{type(error).__name__}: {error}")
 
 
+def _recorded(provider: str) -> str:
+    """A note naming the deployments this machine recorded for a provider it cannot ask."""
+    try:
+        names = StateStore(provider).names()
+    except Exception:  # a note only: never hide the reason it comes with
+        return ""
+    if not names:
+        return ""
+    shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+    return f" ({len(names)} deployment(s) recorded on this machine, not shown: {shown})"
+
+
 def _ask(name: str, config: Config, all_accounts: bool) -> list[Deployment] | str:
     """The provider's live deployments, or why it could not list them."""
     try:
         provider = provider_for(name, config)
         found = provider.list_deployments(all_accounts=all_accounts)
     except Exception as error:  # one provider never breaks the listing of the others
-        return _why(error)
+        return _why(error) + _recorded(name)
     for deployment in found:
         deployment._provider = provider
     return [d for d in found if d.status != "deleted"]
