@@ -145,7 +145,11 @@ def test_table_covers_every_provider_with_data_and_keeps_price_parts() -> None:
     rows = catalog.offerings(config=Config())
     assert {r.provider for r in rows} >= {name for name, _ in SHIPPED}
     assert all(r.source and r.as_of for r in rows)
-    a3 = next(r for r in rows if r.provider == "vertex" and r.name == "a3-highgpu-2g")
+    a3 = next(
+        r
+        for r in rows
+        if r.provider == "vertex" and r.name == "a3-highgpu-2g" and r.region == "us-central1"
+    )
     assert a3.host_usd_per_hour == pytest.approx(2.7197716)
     assert a3.gpu_usd_per_hour == pytest.approx(11.2660332)
     assert a3.usd_per_hour == pytest.approx(2.7197716 + 2 * 11.2660332)
@@ -242,7 +246,7 @@ def test_resolve_accelerator_picks_the_cheapest_fit(
 
 def test_resolve_without_any_price_takes_the_smallest_and_warns_once() -> None:
     with pytest.warns(PriceUnknown) as caught:
-        assert catalog.resolve_accelerator("vertex", "L4:2", "us-central1") == "g2-standard-24"
+        assert catalog.resolve_accelerator("vertex", "L4:2", "asia-east1") == "g2-standard-24"
     assert len(caught) == 1 and "g2-standard-24" in str(caught[0].message)
 
 

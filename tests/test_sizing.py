@@ -71,8 +71,9 @@ def test_cheapest_fits_per_provider_with_tensor_parallelism() -> None:
         row = fit.row
         assert fit.gpus_needed <= (row.gpu_count or 0)
         assert fit.gpus_needed * (row.gpu_memory_gb or 0) >= result.gpu_memory_gb
-    assert by_provider["vertex"].row.name == "a3-highgpu-4g"
-    assert by_provider["vertex"].gpus_needed == 4
+    # 8 x L4 (192 GB) at the page's node-hour price beats 4 x H100
+    assert by_provider["vertex"].row.name == "g2-standard-96"
+    assert by_provider["vertex"].gpus_needed == 8
     prices = [f.usd_per_hour for f in fits if f.usd_per_hour is not None]
     assert prices == sorted(prices)
 
@@ -91,7 +92,7 @@ def test_cli_size(
     assert cli._run(parser.parse_args(argv)) == 0
     out = capsys.readouterr().out
     assert "weights" in out and "138.0 GB" in out and "int4 34.5 GB" in out
-    assert "a3-highgpu-4g" in out and "TP 4" in out
+    assert "g2-standard-96" in out and "TP 8" in out
     assert cli._run(parser.parse_args([*argv, "--json"])) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["sizing"]["weights_gb"] == pytest.approx(137.95, abs=0.01)

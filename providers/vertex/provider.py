@@ -58,6 +58,7 @@ from hostkit import (
     Stream,
     Usage,
 )
+from hostkit._pricing import includes_gpus, mark_estimate
 from hostkit.adapters import (
     Hardware,
     PriceRow,
@@ -1327,7 +1328,12 @@ class VertexProvider(Provider):
         input_tokens: int | None = None,
         output_tokens: int | None = None,
     ) -> CostEstimate:
-        """replicas x (machine + GPUs) x hours at the region's on-demand list price."""
+        """replicas x node price x hours at the region's on-demand list price.
+
+        The node price is the node-hour row where it includes the GPUs (``unit`` "node-hour,
+        GPUs included", or a hostkit.toml override of the machine type alone), else the
+        machine part + gpu_count x the GPU's row (both overridden, or both shipped/live).
+        """
         for label, value in (
             ("hours", hours),
             ("requests", requests),
@@ -1356,6 +1362,10 @@ class VertexProvider(Provider):
             )
         accelerator, per_node = self._hardware_of(target)
         host = self._price(machine, region)
+        overrides = self.prices.sections.get("overrides", {})
+        own_node = machine in overrides and accelerator not in overrides  # the user's all-in
+        if host is not None and (includes_gpus(host) or own_node):
+            return self._node_cost(machine, region, host, count, hours)
         gpu = self._price(accelerator, region) if accelerator else None
         missing = [machine] if host is None else []
         if accelerator and gpu is None:
@@ -1390,12 +1400,31 @@ class VertexProvider(Provider):
             )
             rows.append(gpu)
         sources = list(dict.fromkeys(row.source for row in rows))
-        return CostEstimate(
+        estimate = CostEstimate(
             usd=sum(line.usd for line in lines),
             breakdown=lines,
             source=" ; ".join(sources),
             as_of=min(row.as_of for row in rows),
         )
+        return mark_estimate(estimate, rows)
+
+    @staticmethod
+    def _node_cost(
+        machine: str, region: str, node: PriceRow, count: int, hours: float
+    ) -> CostEstimate:
+        """replicas x hours at a node-hour price that includes the machine's GPUs."""
+        assert node.usd_per_hour is not None
+        line = CostLine(
+            f"{count} x {machine} node (vCPUs, RAM and GPUs), on-demand list price, {region}",
+            "node-hour",
+            hours * count,
+            node.usd_per_hour,
+            hours * count * node.usd_per_hour,
+        )
+        estimate = CostEstimate(
+            usd=line.usd, breakdown=[line], source=node.source, as_of=node.as_of
+        )
+        return mark_estimate(estimate, [node])
 
     def fetch_live_prices(self) -> list[PriceRow]:
         """Cloud Billing Catalog prices for ``hostkit catalog --refresh`` (live_prices.py)."""
@@ -1414,7 +1443,10 @@ class VertexProvider(Provider):
             gpu = self._price(enum, where) if enum else None
             price: float | None = None
             rows: Sequence[PriceRow] = ()
-            if host is not None and host.usd_per_hour is not None and (enum is None or gpu):
+            if includes_gpus(host):
+                assert host is not None
+                price, rows = host.usd_per_hour, [host]
+            elif host is not None and host.usd_per_hour is not None and (enum is None or gpu):
                 price = host.usd_per_hour
                 rows = [host]
                 if gpu is not None and gpu.usd_per_hour is not None:

@@ -26,19 +26,50 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import os
 import tomllib
-from collections.abc import Mapping
+import warnings
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hostkit._models import CostEstimate, CostLine, Offering
-from hostkit.errors import ConfigError
+from hostkit.errors import ConfigError, StalePrices
 
-__all__ = ["Hardware", "PriceRow", "PriceTable", "load_hardware"]
+__all__ = [
+    "DEFAULT_MAX_AGE_DAYS",
+    "MAX_AGE_ENV",
+    "SECONDARY_TEXT",
+    "Hardware",
+    "PriceRow",
+    "PriceTable",
+    "age_days",
+    "as_of_text",
+    "includes_gpus",
+    "is_old",
+    "load_hardware",
+    "mark_estimate",
+    "max_age_days",
+    "row_warnings",
+    "secondary_text",
+]
 
 PRICE_FIELDS = ("input_per_million", "output_per_million", "usd_per_hour", "usd_per_second")
-ROW_FIELDS = (*PRICE_FIELDS, "source", "as_of", "unit", "notes", "hub_model")
+ROW_FIELDS = (*PRICE_FIELDS, "source", "as_of", "unit", "notes", "hub_model", "confidence")
+#: ``confidence`` values a price row may carry (absent: read from the platform's own page/API)
+CONFIDENCES = ("secondary",)
+#: what a ``confidence = "secondary"`` row is, said wherever its price is shown
+SECONDARY_TEXT = "secondary source, not read from the platform's own price list"
+#: the platform's own price list, by provider, for that sentence
+PRICE_LISTS = {
+    "sagemaker": "the AWS Price List",
+    "azureml": "the Azure Retail Prices API",
+    "vertex": "Google's Vertex AI pricing page or Cloud Billing catalog",
+    "cerebras": "Cerebras' own pricing page or models API",
+}
+MAX_AGE_ENV = "HOSTKIT_PRICE_MAX_AGE_DAYS"
+DEFAULT_MAX_AGE_DAYS = 365
 
 
 @dataclass(frozen=True)
@@ -61,6 +92,8 @@ class PriceRow:
     hub_model: str | None = None
     #: a cached live price older than the cache's TTL (see hostkit._live_prices)
     stale: bool = False
+    #: "secondary": copied from a source other than the platform's own price page or API
+    confidence: str | None = None
 
     @property
     def has_token_prices(self) -> bool:
@@ -85,6 +118,12 @@ def _row(key: str, data: Any, where: str) -> PriceRow:
             raise ConfigError(f"{where}.{name}: a price cannot be negative, got {value}")
     if not any(data.get(name) is not None for name in PRICE_FIELDS):
         raise ConfigError(f"{where}: no price given; set one of {', '.join(PRICE_FIELDS)}")
+    confidence = data.get("confidence")
+    if confidence is not None and confidence not in CONFIDENCES:
+        raise ConfigError(
+            f"{where}.confidence: expected one of {', '.join(CONFIDENCES)} (or no field),"
+            f" got {confidence!r}"
+        )
     hub = data.get("hub_model")
     if hub is not None and (not isinstance(hub, str) or hub.count("/") != 1):
         raise ConfigError(f"{where}.hub_model: expected a Hub id 'org/name', got {hub!r}")
@@ -196,8 +235,14 @@ class PriceTable:
                 (output_tokens or 0) * row.output_per_million / 1e6,
             ),
         ]
-        return CostEstimate(
-            usd=sum(line.usd for line in lines), breakdown=lines, source=row.source, as_of=row.as_of
+        return mark_estimate(
+            CostEstimate(
+                usd=sum(line.usd for line in lines),
+                breakdown=lines,
+                source=row.source,
+                as_of=row.as_of,
+            ),
+            [row],
         )
 
     @staticmethod
@@ -210,7 +255,104 @@ class PriceTable:
         else:
             raise ConfigError(f"{row.key}: priced per token, not per unit of time")
         line = CostLine(f"{count} x {row.key}", unit, quantity, unit_price, quantity * unit_price)
-        return CostEstimate(usd=line.usd, breakdown=[line], source=row.source, as_of=row.as_of)
+        estimate = CostEstimate(usd=line.usd, breakdown=[line], source=row.source, as_of=row.as_of)
+        return mark_estimate(estimate, [row])
+
+
+# -- price age and confidence -----------------------------------------------------------
+def max_age_days(value: float | None = None) -> float:
+    """Days after which a price is stale: ``value``, else ``$HOSTKIT_PRICE_MAX_AGE_DAYS``,
+    else 365."""
+    where = "max_age_days"
+    if value is None:
+        raw = os.environ.get(MAX_AGE_ENV)
+        if raw is None or not raw.strip():
+            return float(DEFAULT_MAX_AGE_DAYS)
+        where = MAX_AGE_ENV
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ConfigError(f"{MAX_AGE_ENV}: expected a number of days, got {raw!r}") from None
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+        raise ConfigError(f"{where}: expected a number of days, got {value!r}")
+    if value <= 0:
+        raise ConfigError(f"{where}: expected a number of days > 0, got {value!r}")
+    return float(value)
+
+
+def age_days(as_of: str | None, today: _dt.date | None = None) -> int | None:
+    """Whole days from ``as_of`` (YYYY-MM-DD) to ``today`` (None: no or unreadable date)."""
+    if not as_of:
+        return None
+    try:
+        day = _dt.date.fromisoformat(as_of[:10])
+    except ValueError:
+        return None
+    return ((today or _dt.date.today()) - day).days
+
+
+def is_old(as_of: str | None, today: _dt.date | None = None) -> bool:
+    """Whether a price dated ``as_of`` is older than :func:`max_age_days`."""
+    days = age_days(as_of, today)
+    return days is not None and days > max_age_days()
+
+
+def as_of_text(as_of: str | None, today: _dt.date | None = None) -> str:
+    """``"price as of 2025-08-12 (482 days old)"``, with ``"; stale: older than 365 days"``
+    past the threshold; ``"price date unknown"`` without a date."""
+    days = age_days(as_of, today)
+    if days is None:
+        return "price date unknown"
+    text = f"price as of {as_of} ({days} day{'' if days == 1 else 's'} old"
+    if is_old(as_of, today):
+        text += f"; stale: older than {max_age_days():g} days"
+    return text + ")"
+
+
+def includes_gpus(row: PriceRow | None) -> bool:
+    """A node price that already includes the machine's GPUs (``unit`` says "GPUs included")."""
+    return row is not None and "gpus included" in (row.unit or "").lower()
+
+
+def secondary_text(provider: str | None = None, row: PriceRow | None = None) -> str:
+    """``"secondary source, not read from the AWS Price List"``: the row's own words when its
+    notes start so, else said for ``provider``'s price list."""
+    notes = (row.notes or "") if row is not None else ""
+    if notes.startswith("secondary source"):
+        return notes.split(":", 1)[0]
+    if provider in PRICE_LISTS:
+        return f"secondary source, not read from {PRICE_LISTS[provider]}"
+    return SECONDARY_TEXT
+
+
+def row_warnings(rows: Iterable[PriceRow], today: _dt.date | None = None) -> list[str]:
+    """One message per price in ``rows`` that is stale by age or from a secondary source."""
+    found: list[str] = []
+    for row in rows:
+        if row.confidence == "secondary":
+            found.append(
+                f"{row.key}: {secondary_text(row=row)} ({row.source}); verify before relying on it"
+            )
+        if is_old(row.as_of, today):
+            found.append(
+                f"{row.key}: stale price, {as_of_text(row.as_of, today)}; check {row.source}"
+                " or run `hostkit catalog --refresh` (threshold: $"
+                f"{MAX_AGE_ENV})"
+            )
+    return list(dict.fromkeys(found))
+
+
+def mark_estimate(estimate: CostEstimate, rows: Iterable[PriceRow]) -> CostEstimate:
+    """``estimate`` with a warning for each stale or secondary price it used; a stale one
+    also raises one :class:`~hostkit.errors.StalePrices` warning."""
+    rows = list(rows)
+    messages = row_warnings(rows)
+    for message in messages:
+        if message not in estimate.warnings:
+            estimate.warnings.append(message)
+        if "stale price" in message:
+            warnings.warn(message, StalePrices, stacklevel=3)
+    return estimate
 
 
 @dataclass(frozen=True)

@@ -29,13 +29,21 @@ import datetime as _dt
 import sys
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from hostkit._gpus import Accelerator, identify, parse_accelerator
 from hostkit._live_prices import overlay
-from hostkit._pricing import Hardware, PriceRow, PriceTable, load_hardware
+from hostkit._pricing import (
+    Hardware,
+    PriceRow,
+    PriceTable,
+    age_days,
+    includes_gpus,
+    load_hardware,
+    max_age_days,
+)
 from hostkit.errors import ConfigError, PriceUnknown
 
 if TYPE_CHECKING:
@@ -86,10 +94,17 @@ class CatalogRow:
     gpu_usd_per_hour: float | None = None
     usd_per_million_input: float | None = None
     usd_per_million_output: float | None = None
-    #: priced from cached live prices older than the cache's TTL (see :func:`refresh`)
+    #: the price is stale: ``stale_reason`` says why (a cached live price older than the
+    #: cache's TTL, see :func:`refresh`, or a price older than ``max_age_days``)
     stale: bool = False
     #: a served model's Hugging Face Hub id, where the platform names it otherwise
     hub_model: str | None = None
+    #: "secondary": the price was copied from a source other than the platform's own
+    #: price page or API (see docs/cost.md); None: the platform's own figure
+    confidence: str | None = None
+    #: whole days from ``as_of`` to today (priced rows; None without a price or date)
+    age_days: int | None = None
+    stale_reason: str | None = None
 
     @property
     def total_gpu_memory_gb(self) -> float | None:
@@ -219,6 +234,32 @@ def _instance_row(
         host_usd_per_hour=host if split else None,
         gpu_usd_per_hour=per_gpu if split else None,
         stale=any(p.stale for p in parts) or (price is not None and price.stale),
+        confidence=_confidence(parts if parts else [price] if price is not None else []),
+    )
+
+
+def _confidence(rows: Iterable[PriceRow]) -> str | None:
+    """ "secondary" when any price that makes up a row is secondary."""
+    return "secondary" if any(row.confidence == "secondary" for row in rows) else None
+
+
+def with_age(row: CatalogRow, today: _dt.date | None = None) -> CatalogRow:
+    """``row`` with ``age_days`` set and, past :func:`hostkit._pricing.max_age_days` (365
+    days, ``$HOSTKIT_PRICE_MAX_AGE_DAYS``), marked ``stale``. Unpriced rows are left as is."""
+    if not row.priced:
+        return row
+    days = age_days(row.as_of, today)
+    reasons = []
+    if row.stale:
+        reasons.append(row.stale_reason or "cached live price older than its TTL")
+    limit = max_age_days()
+    if days is not None and days > limit:
+        reasons.append(f"older than {limit:g} days")
+    return replace(
+        row,
+        age_days=days,
+        stale=bool(reasons),
+        stale_reason="; ".join(dict.fromkeys(reasons)) or None,
     )
 
 
@@ -297,7 +338,8 @@ def shipped_offerings(
             hw = hardware.get(key)
             gpu_price = _gpu_part(hw, gpu_parts_in(merged)) if hw is not None else None
             price = merged.get(key)
-            all_in = key in override_rows  # a [prices] override is the user's all-in price
+            # a [prices] override is the user's all-in price; so is a node price with GPUs
+            all_in = key in override_rows or includes_gpus(price)
             found.append(
                 _instance_row(provider, key, place, hw, price, gpu_price, gpus_apart, all_in)
             )
@@ -314,9 +356,10 @@ def shipped_offerings(
                 usd_per_million_output=row.output_per_million,
                 stale=row.stale,
                 hub_model=row.hub_model,
+                confidence=_confidence([row]),
             )
         )
-    return found
+    return [with_age(row) for row in found]
 
 
 def gpu_parts_in(rows: Mapping[str, PriceRow]) -> list[PriceRow]:
@@ -350,6 +393,10 @@ def _config_overrides(config: Config | None, name: str) -> tuple[Any, tuple[str,
 
 
 def _from_offering(offer: Any) -> CatalogRow:
+    return with_age(_offering_row(offer))
+
+
+def _offering_row(offer: Any) -> CatalogRow:
     return CatalogRow(
         provider=offer.provider,
         name=offer.name,

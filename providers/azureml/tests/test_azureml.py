@@ -811,11 +811,11 @@ def test_cost_multiplies_price_instances_and_hours_with_source_and_date(
 def test_no_price_in_another_region_and_exactly_one_warning(
     make: Callable[..., AzureMLProvider],
 ) -> None:
-    provider = make(region="westeurope")
+    provider = make(region="japaneast")  # no shipped price in Japan East
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         estimate = provider.cost(spec(name="c", model=MODEL, instance=INSTANCE), hours=1)
-    assert estimate.usd is None and "westeurope" in estimate.warnings[0]
+    assert estimate.usd is None and "japaneast" in estimate.warnings[0]
     assert [w.category for w in caught] == [errors.PriceUnknown]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -844,10 +844,12 @@ def test_offerings_carry_gpus_and_the_regions_prices(make: Callable[..., AzureML
         3.673,
     )
     assert offers["Standard_NC80adis_H100_v5"].gpu_count == 2
-    a10 = offers["Standard_NV36ads_A10_v5"]
-    assert a10.usd_per_hour is None and a10.source  # hardware known, price not sourced
+    a10 = offers["Standard_NV36ads_A10_v5"]  # the 2023-12-08 Retail Prices record (stale)
+    assert (a10.usd_per_hour, a10.as_of) == (3.2, "2023-12-08") and a10.source
     assert all(o.region == "eastus" for o in offers.values())
-    assert {o.usd_per_hour for o in make().offerings("westeurope")} == {None}
+    eu = {o.name: o for o in make().offerings("westeurope")}
+    assert (eu[INSTANCE].usd_per_hour, eu[INSTANCE].as_of) == (4.775, "2026-08-22")
+    assert {o.usd_per_hour for o in make().offerings("japaneast")} == {None}
 
 
 def test_price_and_hardware_tables_are_complete() -> None:

@@ -600,13 +600,13 @@ def test_cost_multiplies_replicas_hours_machine_and_gpus(provider: VertexProvide
 def test_an_unknown_price_is_none_with_one_warning(provider: VertexProvider) -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        estimate = provider.cost(spec(instance="g2-standard-12"), hours=1)
+        estimate = provider.cost(spec(instance="a3-highgpu-1g", region="europe-west4"), hours=1)
         tokens = provider.cost(spec(), input_tokens=100, output_tokens=10)
         elsewhere = provider.cost(spec(instance="a3-highgpu-1g", region=None), hours=1)
     unknown = [w for w in caught if issubclass(w.category, errors.PriceUnknown)]
     assert estimate.usd is None and tokens.usd is None and elsewhere.usd is not None
     assert len(unknown) == 2
-    assert "'g2-standard-12' and 'NVIDIA_L4' in us-central1" in str(unknown[0].message)
+    assert "'a3-highgpu-1g' and 'NVIDIA_H100_80GB' in europe-west4" in str(unknown[0].message)
     assert "per node-hour" in str(unknown[1].message)
 
 
@@ -625,13 +625,17 @@ def test_offerings_list_gpu_shapes_with_prices_where_known(provider: VertexProvi
     offerings = {o.name: o for o in provider.offerings()}
     a3 = offerings["a3-highgpu-8g"]
     assert (a3.gpu_type, a3.gpu_count, a3.gpu_memory_gb, a3.vcpus) == ("H100", 8, 80, 208)
-    assert a3.usd_per_hour == pytest.approx(10.8790864 + 8 * 11.2660332)
-    assert a3.as_of == "2025-08-15"
-    g2 = offerings["g2-standard-12"]
-    assert (g2.gpu_type, g2.gpu_count, g2.usd_per_hour) == ("L4", 1, None)
-    assert g2.source and g2.as_of
+    # the page's node-hour price equals the SKU parts: 10.8790864 + 8 x 11.2660332
+    assert a3.usd_per_hour == pytest.approx(101.0074) == 10.8790864 + 8 * 11.2660332
+    assert a3.as_of == "2025-08-12"
+    g2 = offerings["g2-standard-12"]  # the page's node-hour price, GPU included
+    assert (g2.gpu_type, g2.gpu_count, g2.usd_per_hour) == ("L4", 1, 1.1507)
+    assert g2.source and "vertex-ai/pricing" in g2.source and g2.as_of == "2025-08-12"
     assert all(o.region == "europe-west4" for o in provider.offerings("europe-west4"))
-    assert provider.offerings("europe-west4")[0].usd_per_hour is None
+    assert {o.name: o for o in provider.offerings("europe-west4")}[
+        "a3-highgpu-1g"
+    ].usd_per_hour is None
+    assert all(o.usd_per_hour is None for o in provider.offerings("asia-east1"))
 
 
 # -- the spec and settings -----------------------------------------------------------------
@@ -784,3 +788,26 @@ def test_the_module_imports_without_the_sdk_and_says_how_to_install(
     monkeypatch.setattr(VertexProvider, "requires", ("no_such_sdk_module_xyz",))
     with pytest.raises(errors.DependencyMissing, match=r"hostkit-ml\[vertex\]"):
         VertexProvider()
+
+
+def test_a_one_hour_g2_standard_12_costs_the_pages_node_hour_price(
+    provider: VertexProvider,
+) -> None:
+    """The shipped node-hour rows include the GPUs: one line, no GPU line added on top."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        estimate = provider.cost(spec(instance="g2-standard-12"), hours=1)
+        eu_spec = spec(instance="a2-ultragpu-1g", region="europe-west4", replicas=2)
+        eu = provider.cost(eu_spec, hours=3)
+    assert estimate.usd == pytest.approx(1.1507)  # the CSV's node-hour figure, us-central1
+    assert estimate.as_of == "2025-08-12" and "vertex-ai/pricing" in (estimate.source or "")
+    assert [line.unit for line in estimate.breakdown] == ["node-hour"]
+    assert "GPUs" in estimate.breakdown[0].description
+    assert eu.usd == pytest.approx(6 * 6.3661)
+
+
+def test_an_override_of_the_machine_alone_is_the_whole_node(fake_adc: None) -> None:
+    provider = VertexProvider(
+        _prices={"g2-standard-12": {"usd_per_hour": 0.9, "source": "my contract"}}, **SETTINGS
+    )
+    assert provider.cost(spec(instance="g2-standard-12"), hours=2).usd == pytest.approx(1.8)
