@@ -119,6 +119,10 @@ def _show_cost(estimate: hostkit.CostEstimate) -> None:
     if estimate.source:
         as_of = f" (as of {estimate.as_of})" if estimate.as_of else ""
         _out(f"source  {estimate.source}{as_of}")
+    if estimate.usd is not None and estimate.as_of:
+        from hostkit._pricing import as_of_text
+
+        _out(f"age     {as_of_text(estimate.as_of)}")
     for line in estimate.breakdown:
         _out(
             f"  {line.description}: {line.quantity:g} {line.unit}"

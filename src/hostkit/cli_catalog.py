@@ -39,7 +39,16 @@ def _price_cell(row: Any) -> str:
             f" (host {_money(row.host_usd_per_hour)}"
             f" + {row.gpu_count} x GPU {_money(row.gpu_usd_per_hour)})"
         )
+    if row.confidence == "secondary" and row.priced:
+        text += " [secondary]"
     return text
+
+
+def _age_cell(row: Any) -> str:
+    """``"482 d"`` (with ``" stale"`` past the threshold); ``"-"`` for an unpriced row."""
+    if row.age_days is None:
+        return "-"
+    return f"{row.age_days} d" + (" stale" if row.stale else "")
 
 
 def _cmd_catalog(args: argparse.Namespace) -> int:
@@ -64,7 +73,18 @@ def _cmd_catalog(args: argparse.Namespace) -> int:
             _out("no offering matches these filters")
             return
         _table(
-            ["provider", "name", "gpu", "gpu GB", "vCPU", "RAM GB", "region", "price", "as of"],
+            [
+                "provider",
+                "name",
+                "gpu",
+                "gpu GB",
+                "vCPU",
+                "RAM GB",
+                "region",
+                "price",
+                "age",
+                "as of",
+            ],
             [
                 [
                     r.provider,
@@ -75,6 +95,7 @@ def _cmd_catalog(args: argparse.Namespace) -> int:
                     _gb(r.ram_gb),
                     r.region or "any",
                     _price_cell(r),
+                    _age_cell(r),
                     (r.as_of or "-") + (" *" if r.stale else ""),
                 ]
                 for r in rows
@@ -86,12 +107,7 @@ def _cmd_catalog(args: argparse.Namespace) -> int:
                 f"{unknown} of {len(rows)} rows have no known price (never guessed); set one in"
                 ' hostkit.toml: [prices.<provider>."<name>"] usd_per_hour = ..., source = "..."'
             )
-        stale = sum(1 for r in rows if r.stale)
-        if stale:
-            _err(
-                f"{stale} of {len(rows)} rows are priced from cached live prices older than"
-                " their TTL (marked *); run: hostkit catalog --refresh"
-            )
+        _mark_notes(rows)
         _err("sources: hostkit catalog --json shows each row's source")
 
     if report is None:
@@ -99,6 +115,34 @@ def _cmd_catalog(args: argparse.Namespace) -> int:
         return 0
     _emit(args, {"refresh": report.to_dict(), "offerings": rows}, human)
     return 0 if report.ok else 1
+
+
+def _mark_notes(rows: list[Any]) -> None:
+    """Say on stderr how many rows are stale (and why) or from a secondary source."""
+    from hostkit._pricing import MAX_AGE_ENV, max_age_days, secondary_text
+
+    cached = sum(1 for r in rows if r.stale and "TTL" in (r.stale_reason or ""))
+    if cached:
+        _err(
+            f"{cached} of {len(rows)} rows are priced from cached live prices older than"
+            " their TTL (marked *); run: hostkit catalog --refresh"
+        )
+    old = sum(
+        1
+        for r in rows
+        if r.stale
+        and "older than" in (r.stale_reason or "")
+        and "TTL" not in (r.stale_reason or "")
+    )
+    if old:
+        _err(
+            f"{old} of {len(rows)} rows have a price older than {max_age_days():g} days"
+            f" (stale, marked *; threshold: ${MAX_AGE_ENV}); check their sources"
+        )
+    secondary = sorted({r.provider for r in rows if r.confidence == "secondary" and r.priced})
+    for provider in secondary:
+        count = sum(1 for r in rows if r.provider == provider and r.confidence == "secondary")
+        _err(f"{count} {provider} rows [secondary]: {secondary_text(provider)}")
 
 
 def _refresh_lines(report: Any) -> None:

@@ -31,7 +31,8 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from hostkit._models import CostEstimate, CostLine, DeploymentSpec
-from hostkit.errors import ConfigError, DependencyMissing, PriceUnknown
+from hostkit._pricing import age_days, as_of_text, is_old, secondary_text
+from hostkit.errors import ConfigError, DependencyMissing, PriceUnknown, StalePrices
 
 if TYPE_CHECKING:
     from hostkit._config import Config
@@ -173,6 +174,13 @@ class OptionCost:
     as_of: str | None = None
     warning: str | None = None
     note: str | None = None
+    #: "secondary": the price is not the platform's own figure (see docs/cost.md)
+    confidence: str | None = None
+    #: whole days from ``as_of`` to today
+    age_days: int | None = None
+    #: the price is older than the threshold (365 days, $HOSTKIT_PRICE_MAX_AGE_DAYS) or a
+    #: cached live price older than its TTL
+    stale: bool = False
 
     @property
     def label(self) -> str:
@@ -236,11 +244,11 @@ class CostComparison:
         if not self.options:
             lines.append("no option matches")
         else:
-            rows = [["option", "kind", "USD/month", "per 1k req", "breakdown", "as of"]]
+            rows = [["option", "kind", "USD/month", "per 1k req", "breakdown", "price as of"]]
             for o in self.options:
                 per_1k = None if o.usd_per_request is None else o.usd_per_request * 1000
                 money = [_usd(o.monthly_usd), _usd(per_1k)]
-                rows.append([o.label, o.kind, *money, _parts(o), o.as_of or "-"])
+                rows.append([o.label, o.kind, *money, _parts(o), _as_of_cell(o)])
             widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
             lines += [
                 "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
@@ -267,6 +275,16 @@ def _usd(amount: float | None) -> str:
     if amount == 0 or abs(amount) >= 0.01:
         return f"${amount:,.2f}"
     return "$" + f"{amount:.8f}".rstrip("0").rstrip(".")
+
+
+def _as_of_cell(option: OptionCost) -> str:
+    """``"2025-08-12 (482 days old, stale, secondary)"``."""
+    if not option.as_of:
+        return "-"
+    marks = [f"{option.age_days} days old"] if option.age_days is not None else []
+    marks += ["stale"] if option.stale else []
+    marks += ["secondary"] if option.confidence == "secondary" else []
+    return option.as_of + (f" ({', '.join(marks)})" if marks else "")
 
 
 def _parts(option: OptionCost) -> str:
@@ -313,6 +331,8 @@ class _Rates:
     warning: str | None = None
     gpus_needed: int | None = None
     note: str | None = None
+    confidence: str | None = None
+    stale: bool = False
 
 
 def _hint(provider: str, key: str, kind: Kind) -> str:
@@ -343,6 +363,8 @@ def _from_row(row: CatalogRow, sizing: Sizing | None) -> _Rates:
             per_million_output=row.usd_per_million_output,
             source=row.source,
             as_of=row.as_of,
+            confidence=row.confidence,
+            stale=row.stale,
         )
     needed = gpus_needed(sizing, row) if sizing is not None else None
     note = None
@@ -369,6 +391,8 @@ def _from_row(row: CatalogRow, sizing: Sizing | None) -> _Rates:
         as_of=row.as_of,
         gpus_needed=needed,
         note=note,
+        confidence=row.confidence,
+        stale=row.stale,
     )
 
 
@@ -405,6 +429,11 @@ def _from_spec(spec: DeploymentSpec, config: Config, via: str) -> _Rates | None:
         message = unknown.warnings[0] if unknown.warnings else f"{spec.provider}: no known price"
         return _Rates(spec.provider, name, kind, region=spec.region, via=via, warning=message)
     first: CostEstimate = estimates[0]
+    said = [message for estimate in estimates for message in estimate.warnings]
+    marks: dict[str, Any] = {
+        "confidence": "secondary" if any("secondary source" in m for m in said) else None,
+        "stale": any("stale price" in m for m in said) or is_old(first.as_of),
+    }
     if dedicated:
         return _Rates(
             spec.provider,
@@ -415,6 +444,7 @@ def _from_spec(spec: DeploymentSpec, config: Config, via: str) -> _Rates | None:
             per_replica_hour=first.usd,
             source=first.source,
             as_of=first.as_of,
+            **marks,
         )
     return _Rates(
         spec.provider,
@@ -426,6 +456,7 @@ def _from_spec(spec: DeploymentSpec, config: Config, via: str) -> _Rates | None:
         per_million_output=estimates[1].usd,
         source=first.source,
         as_of=first.as_of,
+        **marks,
     )
 
 
@@ -541,6 +572,9 @@ def _price(rates: _Rates, workload: Workload) -> OptionCost:
         "warning": rates.warning,
         "note": rates.note,
         "gpus_needed": rates.gpus_needed,
+        "confidence": rates.confidence,
+        "age_days": age_days(rates.as_of),
+        "stale": rates.stale or is_old(rates.as_of),
     }
     monthly = workload.requests_per_month
     if rates.per_replica_hour is not None:
@@ -706,5 +740,21 @@ def compare_costs(
         (_price(r, workload) for r in rates),
         key=lambda o: (o.monthly_usd is None, o.monthly_usd or 0.0, o.provider, o.name),
     )
+    notes += _mark_notes(options)
     main, every = _break_evens(options, workload, pairs)
     return CostComparison(workload, options, main, every, notes)
+
+
+def _mark_notes(options: Sequence[OptionCost]) -> list[str]:
+    """One note per priced option whose price is secondary; one
+    :class:`~hostkit.errors.StalePrices` warning per option whose price is stale."""
+    found = []
+    for option in options:
+        if option.monthly_usd is None:
+            continue
+        if option.stale:
+            message = f"{option.label}: stale, {as_of_text(option.as_of)}; check {option.source}"
+            warnings.warn(message, StalePrices, stacklevel=3)
+        if option.confidence == "secondary":
+            found.append(f"{option.label}: {secondary_text(option.provider)} ({option.source})")
+    return found
