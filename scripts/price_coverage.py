@@ -93,12 +93,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("provider", nargs="*", help="only these providers (default: all)")
     args = parser.parse_args(argv)
+    before = os.environ.get("HOSTKIT_CACHE_DIR")
     with tempfile.TemporaryDirectory() as empty:
         os.environ["HOSTKIT_CACHE_DIR"] = empty  # shipped data only, never the user's cache
-        from hostkit import catalog
+        try:
+            from hostkit import catalog
 
-        names = args.provider or catalog.provider_names()
-        figures = [coverage(name) for name in names]
+            names = args.provider or catalog.provider_names()
+            figures = [coverage(name) for name in names]
+        finally:
+            if before is None:
+                os.environ.pop("HOSTKIT_CACHE_DIR", None)
+            else:
+                os.environ["HOSTKIT_CACHE_DIR"] = before
     if args.json:
         data: list[dict[str, Any]] = [asdict(f) for f in figures]
         print(json.dumps(data, indent=2))
