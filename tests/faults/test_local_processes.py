@@ -160,8 +160,10 @@ def _python(script: str) -> subprocess.Popen[str]:
 
 
 def test_two_deployers_of_one_name_make_one_server(local: Any) -> None:
+    start = time.time() + 4  # both past their imports, then deploy at the same moment
     script = f"""
-        import hostkit
+        import time, hostkit
+        time.sleep(max(0.0, {start} - time.time()))
         dep = hostkit.deploy(provider="local", model={EXAMPLE!r}, name="race")
         print(dep.status, dep.raw["pid"])
         """
@@ -180,11 +182,12 @@ def test_two_deployers_of_one_name_make_one_server(local: Any) -> None:
 
 
 def test_concurrent_scale_calls_end_at_the_count_recorded(local: Any) -> None:
-    dep = local.deploy({"model": EXAMPLE, "name": "scaled"})
-    script = """
-        import sys, hostkit
-        dep = hostkit.get_provider("local").scale("scaled", int(sys.argv[1]))
-        print(dep.replicas)
+    dep = local.deploy({"model": EXAMPLE, "name": "scaled", "replicas": 3})
+    script = f"""
+        import sys, time, hostkit
+        provider = hostkit.get_provider("local")
+        time.sleep(max(0.0, {time.time() + 4} - time.time()))
+        print(provider.scale("scaled", int(sys.argv[1])).replicas)
         """
     runs = [
         subprocess.Popen(
@@ -193,7 +196,7 @@ def test_concurrent_scale_calls_end_at_the_count_recorded(local: Any) -> None:
             stderr=subprocess.PIPE,
             text=True,
         )
-        for count in (4, 2)
+        for count in (5, 1)  # one adds workers while the other removes them
     ]
     for run in runs:
         _out, err = run.communicate(timeout=180)
@@ -201,7 +204,7 @@ def test_concurrent_scale_calls_end_at_the_count_recorded(local: Any) -> None:
 
     final = local.get("scaled")
     desired = final.raw["desired_replicas"]
-    assert desired in (4, 2)
+    assert desired in (5, 1)
     assert final.status == "ready" and final.replicas == desired
     local.teardown(dep)
 
@@ -209,16 +212,18 @@ def test_concurrent_scale_calls_end_at_the_count_recorded(local: Any) -> None:
 def test_concurrent_scale_in_threads_of_one_process(local: Any) -> None:
     import threading
 
-    dep = local.deploy({"model": EXAMPLE, "name": "threaded"})
+    dep = local.deploy({"model": EXAMPLE, "name": "threaded", "replicas": 2})
     failures: list[BaseException] = []
+    barrier = threading.Barrier(2)
 
     def scale(count: int) -> None:
+        barrier.wait()
         try:
             local.scale("threaded", count)
         except BaseException as error:  # reported below
             failures.append(error)
 
-    threads = [threading.Thread(target=scale, args=(n,)) for n in (3, 1)]
+    threads = [threading.Thread(target=scale, args=(n,)) for n in (4, 1)]
     for thread in threads:
         thread.start()
     for thread in threads:
