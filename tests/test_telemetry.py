@@ -386,3 +386,135 @@ def test_spans_nest_under_the_callers_span_and_are_current_inside(
     assert span.parent is not None and span.parent.span_id == parent.get_span_context().span_id
     assert seen[0].get_span_context().span_id == span.context.span_id
     assert trace.get_current_span() is trace.INVALID_SPAN  # the context was left again
+
+
+# -- streams closed early, and captured content (issue #19 items 8 and 9) ---------------
+class _Chunky(hostkit.Provider):
+    """A streaming provider in-process: four one-token chunks, usage known at the end."""
+
+    name = "chunky"
+    capabilities = hostkit.Capabilities(dedicated=False, streaming=True)
+    WORDS = ("one ", "two ", "three ", "four ")
+
+    def invoke(self, deployment: Any, request: Any, **params: Any) -> hostkit.InvokeResult:
+        return self._result(deployment, list(self.WORDS))
+
+    def _result(self, deployment: Any, seen: list[str]) -> hostkit.InvokeResult:
+        text = "".join(seen)
+        return hostkit.InvokeResult(
+            text=text,
+            output=text,
+            usage=hostkit.Usage(3, len(seen)),
+            latency_s=0.01,
+            provider=self.name,
+            model=deployment.model,
+        )
+
+    def stream(self, deployment: Any, request: Any, **params: Any) -> Any:
+        from hostkit._models import Stream
+
+        seen: list[str] = []
+
+        def chunks() -> Iterator[str]:
+            for word in self.WORDS:
+                seen.append(word)
+                yield word
+
+        return Stream(chunks(), lambda: self._result(deployment, seen))
+
+    _create = find = status = _teardown = cost = offerings = None  # type: ignore[assignment]
+
+
+@pytest.fixture
+def chunky() -> tuple[hostkit.Provider, hostkit.Deployment, list[Any]]:
+    provider = _Chunky()
+    events: list[Any] = []
+    provider.hooks.add(events.append)
+    dep = hostkit.Deployment(name="c", provider="chunky", model="chunky-1", status="ready")
+    return provider, dep, events
+
+
+def _after(events: list[Any]) -> list[str]:
+    return [e.outcome for e in events if e.phase == "after"]
+
+
+def test_a_stream_closed_early_ends_its_span_cancelled_with_the_tokens_seen(
+    otel: Otel, chunky: tuple[hostkit.Provider, hostkit.Deployment, list[Any]]
+) -> None:
+    provider, dep, events = chunky
+    assert "".join(provider.stream(dep, "hi")) == "one two three four "
+    closed = provider.stream(dep, "hi")
+    assert next(closed) == "one "
+    assert next(closed) == "two "
+    closed.close()
+    with provider.stream(dep, "hi") as left:
+        for _ in left:
+            break  # leaves the with block after one chunk
+
+    spans = otel.spans("stream")
+    assert len(spans) == 3, "every stream ends its span"
+    outcomes = sorted(
+        (attrs(s)["hostkit.outcome"], attrs(s).get("gen_ai.usage.output_tokens")) for s in spans
+    )
+    assert outcomes == [("cancelled", 1), ("cancelled", 2), ("ok", 4)]
+    assert all(s.status.status_code != StatusCode.ERROR for s in spans)
+    assert sorted(_after(events)) == ["cancelled", "cancelled", "ok"]
+    durations = otel.points(gen_ai_metrics.GEN_AI_CLIENT_OPERATION_DURATION)
+    assert sum(p.count for p in durations) == 3
+    output = [
+        p
+        for p in otel.points(gen_ai_metrics.GEN_AI_CLIENT_TOKEN_USAGE)
+        if p.attributes["gen_ai.token.type"] == "output"
+    ]
+    assert sum(p.sum for p in output) == 4 + 2 + 1
+    closed.close()  # a second close changes nothing
+    assert len(otel.spans("stream")) == 3 and len(_after(events)) == 3
+
+
+def test_a_stream_dropped_unread_ends_its_span_when_collected(
+    otel: Otel, chunky: tuple[hostkit.Provider, hostkit.Deployment, list[Any]]
+) -> None:
+    import gc
+
+    provider, dep, events = chunky
+    stream = provider.stream(dep, "hi")
+    next(stream)
+    del stream
+    gc.collect()
+    (span,) = otel.spans("stream")
+    assert attrs(span)["hostkit.outcome"] == "cancelled"
+    assert attrs(span)["gen_ai.usage.output_tokens"] == 1
+    assert _after(events) == ["cancelled"]
+
+
+def test_an_exception_in_the_consumer_ends_the_stream_s_span_cancelled(
+    otel: Otel, chunky: tuple[hostkit.Provider, hostkit.Deployment, list[Any]]
+) -> None:
+    provider, dep, events = chunky
+    with pytest.raises(KeyError), provider.stream(dep, "hi") as stream:
+        for chunk in stream:
+            if chunk == "two ":
+                raise KeyError(chunk)
+    (span,) = otel.spans("stream")
+    assert attrs(span)["hostkit.outcome"] == "cancelled"
+    assert attrs(span)["gen_ai.usage.output_tokens"] == 2
+    assert _after(events) == ["cancelled"]
+
+
+def test_captured_content_is_scrubbed_of_registered_secrets(
+    otel: Otel, chunky: tuple[hostkit.Provider, hostkit.Deployment, list[Any]]
+) -> None:
+    from hostkit._redact import register_secret
+
+    secret = "sk-hostkit-telemetry-secret-0042"
+    register_secret(secret)
+    otel.enable(capture_content=True)
+    provider, dep, _ = chunky
+    provider.WORDS = (f"your key is {secret} ",)  # type: ignore[misc]
+    provider.invoke(dep, f"my key is {secret}, keep it")
+    provider.stream(dep, [{"role": "user", "content": f"again: {secret}"}]).text()
+    for span in otel.spans():
+        a = attrs(span)
+        assert secret not in a["gen_ai.input.messages"]
+        assert secret not in a["gen_ai.output.messages"]
+        assert "***" in a["gen_ai.input.messages"] and "***" in a["gen_ai.output.messages"]

@@ -57,11 +57,15 @@ class OperationEvent:
     ttft_s: float | None = None
     _clock: float = field(default=0.0, repr=False, compare=False)
     _tracked: Tracked | None = field(default=None, repr=False, compare=False)
+    #: a stream closed, left or dropped before its end (``result`` holds what it saw)
+    cancelled: bool = False
 
     @property
     def outcome(self) -> str:
-        """``"ok"``, or the error's class name."""
-        return "ok" if self.error is None else type(self.error).__name__
+        """``"ok"``, ``"cancelled"`` (a stream ended early), or the error's class name."""
+        if self.error is not None:
+            return type(self.error).__name__
+        return "cancelled" if self.cancelled else "ok"
 
 
 class Hooks:
@@ -190,6 +194,13 @@ def _finished(start: OperationEvent, result: Any, error: BaseException | None) -
     return event
 
 
+def _cancelled(start: OperationEvent, partial: Callable[[str, str], Any]) -> OperationEvent:
+    """The after-event of a stream ended early, with what it had received."""
+    event = _finished(start, partial(start.provider, start.model or ""), None)
+    event.cancelled = True
+    return event
+
+
 def _start(
     provider: Provider, operation: str, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> OperationEvent:
@@ -255,7 +266,10 @@ def instrument(operation: str, fn: F) -> F:
                 raise
             finally:
                 _end(event, token)
-            stream.on_done(lambda result, error: _emit(self, _finished(event, result, error)))
+            stream.on_done(
+                lambda result, error: _emit(self, _finished(event, result, error)),
+                lambda partial: _emit(self, _cancelled(event, partial)),
+            )
             return stream
 
         wrapper = stream_wrapper

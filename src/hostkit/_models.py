@@ -6,6 +6,7 @@ validates itself on construction and round-trips through JSON.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
@@ -398,13 +399,19 @@ class Stream:
     early.
     """
 
-    def __init__(self, chunks: Iterator[str], finish: Any, close: Any = None) -> None:
+    def __init__(
+        self, chunks: Iterator[str], finish: Any, close: Any = None, partial: Any = None
+    ) -> None:
         self._chunks = chunks
         self._finish = finish
         self._close = close
+        self._partial = partial
         self._done: list[Any] = []
         self._request: Any = _NO_REQUEST
+        self._seen: list[str] = []
         self.result: InvokeResult | None = None
+        #: True once the stream was closed, left or dropped before its end
+        self.cancelled = False
 
     def checking(self, request: Any) -> Stream:
         """Report a failure caused by ``request`` not being JSON as a ConfigError (see
@@ -417,21 +424,31 @@ class Stream:
             return error
         return request_error(self._request, error) or error
 
-    def on_done(self, callback: Any) -> None:
-        """Call ``callback(result, error)`` once the stream ends or fails."""
-        self._done.append(callback)
+    def on_done(self, callback: Any, on_cancel: Any = None) -> None:
+        """Call ``callback(result, error)`` once the stream ends or fails.
+
+        A stream closed, left or garbage-collected before its end calls
+        ``on_cancel(partial_result)`` instead (``callback(None, None)`` without one);
+        ``partial_result(provider, model)`` gives what it received so far.
+        """
+        self._done.append((callback, on_cancel))
 
     def _notify(self, result: InvokeResult | None, error: BaseException | None) -> None:
         callbacks, self._done = self._done, []
-        for callback in callbacks:
-            callback(result, error)
+        for callback, on_cancel in callbacks:
+            if self.cancelled and on_cancel is not None:
+                on_cancel(self.partial_result)
+            else:
+                callback(result, error)
 
     def __iter__(self) -> Iterator[str]:
         return self
 
     def __next__(self) -> str:
         try:
-            return next(self._chunks)
+            chunk = next(self._chunks)
+            self._seen.append(chunk)
+            return chunk
         except StopIteration:
             if self.result is None:
                 try:
@@ -462,7 +479,35 @@ class Stream:
         assert self.result is not None
         return self.result.text or ""
 
+    def partial_result(self, provider: str, model: str) -> InvokeResult:
+        """What a stream ended early received: its text so far and the tokens seen.
+
+        The adapter's ``partial`` callable answers where it has one (it may know the
+        platform's own counts); otherwise output tokens are the chunks received
+        (platforms send about one token per chunk) and input tokens are unknown.
+        """
+        if self._partial is not None:
+            made = self._partial()
+            if isinstance(made, InvokeResult):
+                return made
+        text = "".join(self._seen)
+        return InvokeResult(
+            text=text,
+            output=text,
+            usage=Usage(output_tokens=len(self._seen)),
+            latency_s=0.0,
+            provider=provider,
+            model=model,
+        )
+
     def close(self) -> None:
+        """Release the connection; a stream not read to its end is reported cancelled."""
+        if self._done and self.result is None:
+            self.cancelled = True
+            self._notify(None, None)
+        closer = getattr(self._chunks, "close", None)
+        if callable(closer):
+            closer()
         if self._close is not None:
             self._close()
 
@@ -471,6 +516,11 @@ class Stream:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def __del__(self) -> None:
+        if getattr(self, "_done", None):  # dropped unread: end what watches it
+            with contextlib.suppress(Exception):
+                self.close()
 
 
 @dataclass(frozen=True)

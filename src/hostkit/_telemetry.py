@@ -12,9 +12,11 @@ Metrics: ``gen_ai.client.operation.duration``, ``gen_ai.client.token.usage``,
 ``hostkit.cost``, ``hostkit.retries`` and ``hostkit.errors``.
 
 Nothing of OpenTelemetry is imported before :func:`enable`. Prompts and completions
-are recorded only with ``capture_content=True``. Telemetry rides on the operation
-events of :mod:`hostkit._events`; a failing exporter, processor or reader is
-logged and never breaks a call.
+are recorded only with ``capture_content=True``, with registered secrets masked.
+Telemetry rides on the operation events of :mod:`hostkit._events`; a failing
+exporter, processor or reader is logged and never breaks a call. A stream closed,
+left or dropped before its end ends its span with the outcome ``cancelled`` and
+the tokens it received.
 """
 
 from __future__ import annotations
@@ -172,6 +174,11 @@ def _json(value: Any) -> str:
     return json.dumps(value, default=str, ensure_ascii=False)
 
 
+def _content(value: Any) -> str:
+    """Captured prompts or completions as JSON, with every registered secret masked."""
+    return scrub(_json(value))
+
+
 class Telemetry:
     """The tracer, the meter's instruments and the content switch of one :func:`enable`."""
 
@@ -265,7 +272,7 @@ class Tracked:
         kept = GENAI_METRIC_KEYS if self.genai else LIFECYCLE_METRIC_KEYS
         self.metric_attributes = {k: v for k, v in attributes.items() if k in kept}
         if self.genai and telemetry.capture_content:
-            self.span.set_attribute("gen_ai.input.messages", _json(input_messages(self.request)))
+            self.span.set_attribute("gen_ai.input.messages", _content(input_messages(self.request)))
         self.retried: list[type[BaseException]] = []
         self._retry_token = retried.set(self.retried)
         ctx = trace.set_span_in_context(self.span)
@@ -414,7 +421,7 @@ class Tracked:
                 if isinstance(seconds, (int, float)) and not isinstance(seconds, bool):
                     attributes[f"hostkit.timings.{key}"] = float(seconds)
         if telemetry.capture_content:
-            attributes["gen_ai.output.messages"] = _json(output_messages(result, reasons))
+            attributes["gen_ai.output.messages"] = _content(output_messages(result, reasons))
 
     def _record_result(self, result: Any, metric_attributes: dict[str, Any]) -> None:
         telemetry = self.telemetry
