@@ -405,8 +405,8 @@ def test_default_providers_are_those_whose_adapter_publishes_live_prices(
     monkeypatch.setattr(updater, "fetch", refuse)
     assert run("--config", config_file) == 1
     assert asked == [asked[0]] and asked[0] in {
-        "azureml", "huggingface", "lambdalabs", "sagemaker", "vertex"
+        "azureml", "cerebras", "huggingface", "lambdalabs", "sagemaker", "vertex"
     }  # fmt: skip
     published = [n for n in catalog.provider_names() if catalog.publishes_live_prices(n)]
-    assert set(published) >= {"azureml", "huggingface", "lambdalabs", "sagemaker", "vertex"}
-    assert not {"groq", "cerebras", "local", "paperspace", "replicate"} & set(published)
+    assert set(published) >= {"azureml", "cerebras", "huggingface", "lambdalabs", "sagemaker"}
+    assert not {"groq", "local", "paperspace", "replicate"} & set(published)

@@ -399,6 +399,12 @@ class CerebrasProvider(ServerlessProvider):
         items = data.get("data") if isinstance(data, Mapping) else None
         return [str(item["id"]) for item in items or [] if isinstance(item, Mapping)]
 
+    def fetch_live_prices(self) -> list[Any]:
+        """Per-token prices from Cerebras' public models API, no key (live_prices.py)."""
+        from .live_prices import fetch_live_prices
+
+        return list(fetch_live_prices(self))
+
     # -- invoke ----------------------------------------------------------------------
     def _create_kwargs(
         self, deployment: Deployment, request: Any, params: Mapping[str, Any], *, stream: bool
