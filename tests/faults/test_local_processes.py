@@ -340,6 +340,18 @@ def test_redeploy_over_a_stale_pid_does_not_wait_out_a_timeout(
     local.teardown(dep)
 
 
+def test_a_killed_supervisor_shows_failed_and_teardown_stops_its_workers(local: Any) -> None:
+    dep = local.deploy({"model": EXAMPLE, "name": "headless", "replicas": 2})
+    run_dir = Path(dep.raw["run_dir"])
+    os.kill(dep.raw["pid"], 9)
+    deadline = time.monotonic() + 10
+    while local.get("headless").status != "failed" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert local.get("headless").status == "failed"
+    local.teardown("headless")
+    assert not wait_until_gone(f"{RUN_DIR_ENV}={run_dir}\0"), "orphaned workers kept running"
+
+
 def test_worker_pid_files_record_the_start_time(local: Any) -> None:
     dep = local.deploy({"model": EXAMPLE, "name": "stamped"})
     run_dir = Path(dep.raw["run_dir"])
