@@ -138,19 +138,21 @@ def _direct_transport() -> Any:
     """
     import httpx
 
+    from hostkit._deadline import async_deadline_transport, deadline_transport
+
     class DirectTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         def __init__(self) -> None:
-            self._sync: httpx.HTTPTransport | None = None
-            self._async: httpx.AsyncHTTPTransport | None = None
+            self._sync: httpx.BaseTransport | None = None
+            self._async: httpx.AsyncBaseTransport | None = None
 
         def handle_request(self, request: httpx.Request) -> httpx.Response:
-            if self._sync is None:
-                self._sync = httpx.HTTPTransport(socket_options=NO_DELAY)
+            if self._sync is None:  # each call ends by its timeout, however slow the server
+                self._sync = deadline_transport(socket_options=NO_DELAY)
             return self._sync.handle_request(request)
 
         async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
             if self._async is None:
-                self._async = httpx.AsyncHTTPTransport(socket_options=NO_DELAY)
+                self._async = async_deadline_transport(socket_options=NO_DELAY)
             return await self._async.handle_async_request(request)
 
         def close(self) -> None:

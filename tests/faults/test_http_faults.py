@@ -510,3 +510,16 @@ def test_sdk_clients_are_rebuilt_with_the_callers_pool() -> None:
         assert clients.sync is big  # a smaller need later keeps the bigger pool
     finally:
         clients.close()
+
+
+def test_replicates_transport_is_bounded_too(loopback: Callable[[Handler], Loopback]) -> None:
+    from hostkit_providers.replicate.provider import _direct_transport
+
+    server = loopback(trickle)
+    started = time.monotonic()
+    with (
+        httpx.Client(transport=_direct_transport(), timeout=1.0) as plain,
+        pytest.raises(httpx.ReadTimeout, match=r"1s deadline"),
+    ):
+        plain.get(f"{server.url}/v1/predictions/p1")
+    assert time.monotonic() - started < 3.0
