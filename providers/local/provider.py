@@ -185,7 +185,7 @@ class LocalProvider(Provider):
         """Hold ``<state>/local/locks/<name>.lock`` (flock) while changing ``name``."""
         folder = self.records.folder.absolute() / "locks"
         self._run_dir(name)  # the same rules for the lock file's name
-        return _name_lock(folder / f"{name}.lock", name)
+        return _name_lock(folder / f"{name}.lock", name, LOCK_TIMEOUT)
 
     # -- processes -------------------------------------------------------
     def _supervisor(self, run_dir: Path, raw: dict[str, Any]) -> int | None:
@@ -747,7 +747,7 @@ class _NameLock:
 
 
 @contextlib.contextmanager
-def _name_lock(path: Path, name: str, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
+def _name_lock(path: Path, name: str, timeout: float) -> Iterator[None]:
     with _LOCKS_GUARD:
         lock = _LOCKS.setdefault(str(path), _NameLock(path))
     lock.acquire(name, timeout)

@@ -181,6 +181,33 @@ def test_two_deployers_of_one_name_make_one_server(local: Any) -> None:
     assert not wait_until_gone(f"{RUN_DIR_ENV}={run_dir}\0")
 
 
+def test_a_lock_held_too_long_is_a_clear_timeout(
+    local: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hostkit_providers.local import provider as local_module
+
+    lock = local.records.folder / "locks" / "held.lock"
+    lock.parent.mkdir(parents=True)
+    holder = _python(
+        f"""
+        import fcntl, os, sys, time
+        fd = os.open({str(lock)!r}, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        print("held", flush=True)
+        time.sleep(60)
+        """
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        monkeypatch.setattr(local_module, "LOCK_TIMEOUT", 1.0)
+        with pytest.raises(errors.Timeout, match=r"held\.lock.*more than 1s"):
+            local.deploy({"model": EXAMPLE, "name": "held"})
+    finally:
+        holder.kill()
+        holder.communicate(timeout=10)
+    assert local.find("held") is None
+
+
 def test_concurrent_scale_calls_end_at_the_count_recorded(local: Any) -> None:
     dep = local.deploy({"model": EXAMPLE, "name": "scaled", "replicas": 3})
     script = f"""
