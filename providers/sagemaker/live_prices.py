@@ -8,6 +8,10 @@ answer's ``PriceList`` holds one JSON document per product (``product.attributes
 ``unit = "Hrs"`` and ``pricePerUnit.USD``), paged with ``NextToken``. The Price List API
 answers from us-east-1 whatever region the endpoints are in; it needs AWS credentials
 (``pricing:GetProducts``). One row per instance type and region.
+
+Without AWS credentials (or without boto3) the same prices are read from AWS's public
+offer files instead, which need no signing (offer_files.py): the current SageMaker file of
+the provider's region (``region`` setting, else us-east-1), streamed.
 """
 
 from __future__ import annotations
@@ -18,12 +22,19 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from hostkit.adapters import PriceRow
-from hostkit.errors import AuthenticationError, ProviderError
+from hostkit.errors import AuthenticationError, DependencyMissing, ProviderError
 
 if TYPE_CHECKING:
     from .provider import SageMakerProvider
 
-__all__ = ["PRICING_REGION", "SOURCE", "fetch_live_prices", "filters", "pricing_client"]
+__all__ = [
+    "PRICING_REGION",
+    "SOURCE",
+    "fetch_live_prices",
+    "filters",
+    "has_credentials",
+    "pricing_client",
+]
 
 PRICING_REGION = "us-east-1"
 #: the Price List Query API endpoint (GetProducts, ServiceCode AmazonSageMaker)
@@ -97,8 +108,22 @@ def _hourly_usd(document: Mapping[str, Any]) -> float | None:
     return None
 
 
+def has_credentials(provider: SageMakerProvider) -> bool:
+    """Whether the provider's AWS credential chain yields credentials (False without boto3)."""
+    try:
+        session = provider._boto_session()
+    except DependencyMissing:
+        return False
+    return provider.call(session.get_credentials) is not None
+
+
 def fetch_live_prices(provider: SageMakerProvider) -> list[PriceRow]:
-    """On-demand USD per instance-hour of every known instance type, per AWS region."""
+    """On-demand USD per instance-hour of every known instance type, per AWS region: the
+    Price List API with AWS credentials, else the public offer file of the provider's region."""
+    if not has_credentials(provider):
+        from .offer_files import fetch_offer_file_prices
+
+        return fetch_offer_file_prices(provider, [provider._known_region() or PRICING_REGION])
     known = set(provider.hardware)
     today = _dt.date.today().isoformat()
     found: dict[tuple[str, str], PriceRow] = {}
