@@ -82,10 +82,13 @@ def _text(error: BaseException) -> str:
 
 def _scrub_one(error: BaseException) -> bool:
     """Mask secrets in ``error``'s args and notes; False if its text still shows one."""
-    error.args = tuple(scrub(a) if isinstance(a, str) else a for a in error.args)
-    notes = getattr(error, "__notes__", None)
-    if isinstance(notes, list):
-        notes[:] = [scrub(n) if isinstance(n, str) else n for n in notes]
+    try:
+        error.args = tuple(scrub(a) if isinstance(a, str) else a for a in error.args)
+        notes = getattr(error, "__notes__", None)
+        if isinstance(notes, list):
+            notes[:] = [scrub(n) if isinstance(n, str) else n for n in notes]
+    except (AttributeError, TypeError):  # an exception type that keeps its args read-only
+        pass
     text = _text(error)
     return scrub(text) == text
 
