@@ -309,3 +309,22 @@ def test_the_coverage_script_prints_every_provider(
     assert set(figures) == set(catalog.provider_names())
     assert figures["vertex"]["priced"] > 100 and figures["vertex"]["oldest"] == "2025-08-12"
     assert figures["sagemaker"]["secondary"] == figures["sagemaker"]["priced"] == 15
+
+
+def test_hostkit_cost_prints_the_price_date_and_age(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    config = tmp_path / "hostkit.toml"
+    config.write_text(
+        "[providers.azureml]\n"
+        f'subscription_id = "{AZURE["subscription_id"]}"\n'
+        'resource_group = "rg"\nworkspace = "ws"\nregion = "westus"\n\n'
+        '[deployments.a100]\nprovider = "azureml"\nmodel = "m/m"\n'
+        'instance = "Standard_NC24ads_A100_v4"\n'
+    )
+    assert cli.main(["cost", "a100", "--hours", "1", "--config", str(config)]) == 0
+    out, err = capsys.readouterr()
+    days = age_days("2023-12-08")
+    assert "total   $4.78" in out
+    assert f"age     price as of 2023-12-08 ({days} days old; stale: older than 365 days)" in out
+    assert "warning: Standard_NC24ads_A100_v4: stale price" in err
