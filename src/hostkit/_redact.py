@@ -205,14 +205,24 @@ def get_logger(name: str = "hostkit") -> logging.Logger:
     return logger
 
 
+_loggers_seen = -1
+
+
 def protect_library_loggers(prefixes: tuple[str, ...] = LIBRARY_LOGGERS) -> None:
     """Put the redacting filter on every logger of these libraries that exists now.
 
     A logger's filters see only the records logged on it, not those its children
     pass up, so each existing logger under a prefix gets the filter. Clients call
-    this after they are built, when their libraries have created their loggers.
+    this after they are built, when their libraries have created their loggers, and the
+    retry policy before every platform call (a length check when nothing is new).
     """
-    for name, logger in list(logging.Logger.manager.loggerDict.items()):
+    global _loggers_seen
+    loggers = logging.Logger.manager.loggerDict
+    if prefixes is LIBRARY_LOGGERS:
+        if len(loggers) == _loggers_seen:  # no logger created since the last look: cheap
+            return
+        _loggers_seen = len(loggers)
+    for name, logger in list(loggers.items()):
         if not isinstance(logger, logging.Logger):
             continue
         if name.split(".", 1)[0] in prefixes and _FILTER not in logger.filters:

@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from hostkit._redact import get_logger, scrub_exception
+from hostkit._redact import get_logger, protect_library_loggers, scrub_exception
 from hostkit.errors import HostkitError, RateLimited
 
 __all__ = ["RetryPolicy", "retried"]
@@ -101,6 +101,7 @@ class RetryPolicy:
     # -- the sync and async twins: I/O only ----------------------------
     def call(self, fn: Callable[[], T], *, safe: bool = True, deadline: float | None = None) -> T:
         """Run ``fn`` and retry it under this policy (no retry starting past ``deadline``)."""
+        protect_library_loggers()  # an SDK imported since may log what a server echoed
         try:
             return self._call(fn, safe, deadline)
         except HostkitError as error:
@@ -132,6 +133,7 @@ class RetryPolicy:
         self, fn: Callable[[], Awaitable[T]], *, safe: bool = True, deadline: float | None = None
     ) -> T:
         """Async twin of :meth:`call`."""
+        protect_library_loggers()
         try:
             return await self._acall(fn, safe, deadline)
         except HostkitError as error:

@@ -523,3 +523,15 @@ def test_replicates_transport_is_bounded_too(loopback: Callable[[Handler], Loopb
     ):
         plain.get(f"{server.url}/v1/predictions/p1")
     assert time.monotonic() - started < 3.0
+
+
+def test_a_library_logger_created_later_is_masked_from_the_next_call(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An SDK imported after the clients were built (google, azure, ...) is covered too."""
+    key = "sk-LateLoggerKey-0018-qq"
+    Secret(key)
+    late = logging.getLogger("google.auth.hostkit_fault_test")
+    caplog.set_level(logging.DEBUG, logger="google")
+    RetryPolicy(max_retries=0).call(lambda: late.debug("sent authorization: Bearer %s", key))
+    assert "sent authorization: Bearer ***" in caplog.text and key not in caplog.text
