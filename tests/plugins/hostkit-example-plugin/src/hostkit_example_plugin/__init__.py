@@ -279,7 +279,12 @@ class ExampleProvider(Provider):
         )
         prices = price_table().get(deployment.model)
         cost = None
-        if prices is not None and usage.total_tokens is not None:
+        if prices is None:  # None, never a guess: and one PriceUnknown warning says why
+            self.unknown_cost(
+                f"model {deployment.model!r}; cost_usd is None",
+                f"the plugin's price table lists {', '.join(sorted(price_table()))}",
+            )
+        elif usage.total_tokens is not None:
             cost = (
                 (usage.input_tokens or 0) * prices.input.usd
                 + (usage.output_tokens or 0) * prices.output.usd
