@@ -61,6 +61,7 @@ OPTIONS = {
     "port": "a fixed loopback port for hostkit's server, 1-65535 (default: a free one)",
     "workdir": "the folder model modules and files are found in (default: the working dir)",
     "request_timeout": "seconds a model call may take before the server answers 504 (default 60)",
+    "usd_per_hour": "this deployment's price per hour (wins over the usd_per_hour setting)",
 }
 IGNORED_FIELDS = ("instance", "accelerator", "region", "image", "scale_to_zero_after")
 #: worker processes per CPU when the max_replicas setting is not given
@@ -243,7 +244,11 @@ class LocalProvider(Provider):
             "model": spec.model,
             "workers": self._workers(spec),
             "workdir": workdir,
-            **{k: spec.options[k] for k in OPTIONS if k in spec.options and k != "workdir"},
+            **{
+                k: spec.options[k]
+                for k in OPTIONS
+                if k in spec.options and k not in ("workdir", "usd_per_hour")
+            },
         }
         _write_private(run_dir / "server.json", json.dumps(server_config))
         env = {**os.environ, **spec.env, RUN_DIR_ENV: str(run_dir)}
@@ -278,6 +283,7 @@ class LocalProvider(Provider):
                 "run_dir": str(run_dir),
                 "kind": kind,
                 "desired_replicas": server_config["workers"],
+                **_own_rate(spec),
             },
         )
 
@@ -611,8 +617,11 @@ class LocalProvider(Provider):
         _remove_run_dir(run_dir, self._runs)
 
     # -- money -----------------------------------------------------------
-    def _rate(self) -> tuple[float, str]:
-        """This machine's hourly rate: the usd_per_hour setting, else prices.toml (0: free)."""
+    def _rate(self, target: Deployment | DeploymentSpec | None = None) -> tuple[float, str]:
+        """The hourly rate: the deployment's options.usd_per_hour, else the usd_per_hour
+        setting, else prices.toml (0: free)."""
+        if target is not None and (own := _target_rate(target)) is not None:
+            return own, f"options.usd_per_hour of deployment {target.name!r}"
         rate = self.setting("usd_per_hour")
         if rate is not None:
             return float(rate), self.setting_source("usd_per_hour")
@@ -633,7 +642,7 @@ class LocalProvider(Provider):
         input_tokens: int | None = None,
         output_tokens: int | None = None,
     ) -> CostEstimate:
-        rate, source = self._rate()
+        rate, source = self._rate(target)
         if hours is None and rate > 0 and (requests or input_tokens or output_tokens):
             return self.unknown_cost(
                 "requests or tokens",
@@ -793,6 +802,12 @@ def _check_options(options: dict[str, Any]) -> None:
                 f"options.port: {port!r} is not a TCP port; use a whole number 1-65535,"
                 " or leave it out for a free one"
             )
+    if "usd_per_hour" in options:
+        rate = options["usd_per_hour"]
+        if isinstance(rate, bool) or not isinstance(rate, int | float) or not rate >= 0:
+            raise ConfigError(
+                f"options.usd_per_hour: {rate!r} is not a price; use a number >= 0 (USD per hour)"
+            )
     for key in ("request_timeout", "startup_timeout"):
         if key in options:
             value = options[key]
@@ -801,6 +816,22 @@ def _check_options(options: dict[str, Any]) -> None:
                 raise ConfigError(
                     f"options.{key}: {value!r} is not a positive number of seconds ({OPTIONS[key]})"
                 )
+
+
+def _own_rate(spec: DeploymentSpec) -> dict[str, float]:
+    """The raw-record entry for a deployment priced by its own options.usd_per_hour."""
+    rate = spec.options.get("usd_per_hour")
+    return {} if rate is None else {"usd_per_hour": float(rate)}
+
+
+def _target_rate(target: Deployment | DeploymentSpec) -> float | None:
+    """A spec's options.usd_per_hour, or the one its deployment was created with."""
+    if isinstance(target, DeploymentSpec):
+        rate = target.options.get("usd_per_hour")
+    else:
+        rate = target.raw.get("usd_per_hour") if isinstance(target.raw, dict) else None
+    ok = isinstance(rate, int | float) and not isinstance(rate, bool) and math.isfinite(rate)
+    return float(rate) if ok and rate >= 0 else None
 
 
 def _signal_group(leader: tuple[int, str | None] | None, sig: int) -> None:
