@@ -277,8 +277,11 @@ class CerebrasProvider(ServerlessProvider):
         sdk = self.import_sdk(SDK_MODULE)
         if isinstance(error, sdk.APIStatusError):
             return self._status_error(error)
-        if isinstance(error, sdk.APITimeoutError):
-            return Timeout(f"request to Cerebras timed out: {error.message}", provider=self.name)
+        if isinstance(error, sdk.APITimeoutError):  # the cause names the deadline
+            why = f" ({error.__cause__})" if error.__cause__ else ""
+            return Timeout(
+                f"request to Cerebras timed out: {error.message}{why}", provider=self.name
+            )
         if isinstance(error, sdk.APIConnectionError):
             cause = error.__cause__
             detail = f" ({type(cause).__name__}: {cause})" if cause else ""

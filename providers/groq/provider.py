@@ -258,8 +258,11 @@ class GroqProvider(ServerlessProvider):
 
         sdk = sys.modules.get("groq")
         if sdk is not None:
-            if isinstance(error, sdk.APITimeoutError):
-                return Timeout(f"Groq did not answer in time: {error.message}", provider=self.name)
+            if isinstance(error, sdk.APITimeoutError):  # the cause names the deadline
+                why = f" ({error.__cause__})" if error.__cause__ else ""
+                return Timeout(
+                    f"Groq did not answer in time: {error.message}{why}", provider=self.name
+                )
             if isinstance(error, sdk.APIConnectionError):
                 cause = error.__cause__
                 failure = ProviderError(

@@ -236,7 +236,7 @@ def test_the_groq_sdk_path_gets_the_same_deadline(
     finally:
         provider.close()
     assert time.monotonic() - started < 3.0
-    assert "1s deadline" in "".join(traceback.format_exception(caught.value))
+    assert "the call's 1s deadline passed" in str(caught.value)
 
 
 def test_retries_stop_within_the_budget_of_the_call(
