@@ -722,6 +722,9 @@ def build_parser() -> argparse.ArgumentParser:
     from hostkit.cli_inventory import add_commands as add_inventory_commands
 
     add_inventory_commands(commands, common)
+    from hostkit.cli_recommend import add_commands as add_recommend_commands
+
+    add_recommend_commands(commands, common)
     return parser
 
 
