@@ -20,7 +20,7 @@ def test_public_names_are_pinned() -> None:
         "ProviderInfo", "Stream", "Usage", "Workload",
         "__version__", "add_hook", "ainvoke", "available_providers", "compare_costs", "cost",
         "deploy", "errors", "get_provider", "invoke", "load_config", "logs", "on_progress",
-        "scale", "stream", "teardown", "list_deployments", "teardown_all",
+        "scale", "stream", "teardown", "list_deployments", "teardown_all", "recommend",
     }  # fmt: skip
     for name in hostkit.__all__:
         assert hasattr(hostkit, name), name

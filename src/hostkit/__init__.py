@@ -35,6 +35,7 @@ from hostkit._registry import ProviderInfo, available_providers, get_provider
 if TYPE_CHECKING:
     from hostkit.costs import Workload, compare_costs
     from hostkit.inventory import list_deployments, teardown_all
+    from hostkit.recommend import recommend
 
 # imported on first use: cost comparison and the inventory are not on the path of an invoke
 _LAZY = {
@@ -42,6 +43,7 @@ _LAZY = {
     "compare_costs": "hostkit.costs",
     "list_deployments": "hostkit.inventory",
     "teardown_all": "hostkit.inventory",
+    "recommend": "hostkit.recommend",
 }
 
 
@@ -87,6 +89,7 @@ __all__ = [
     "load_config",
     "logs",
     "on_progress",
+    "recommend",
     "scale",
     "stream",
     "teardown",

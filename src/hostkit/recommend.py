@@ -34,7 +34,9 @@ import json
 import math
 import os
 import secrets
+import sys
 import time
+import types
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -110,6 +112,7 @@ class Candidate:
     price_as_of: str | None = None
     price_note: str | None = None  # "stale: ...", "secondary source", "unknown"
     spare_gb: float | None = None
+    gpus_needed: int | None = None  # sizing x catalog: the tensor-parallel degree
     estimated_spend_usd: float | None = None
     spend_basis: str = ""
 
@@ -279,9 +282,14 @@ def catalog_candidates(
         f" {need.weights_gb:.1f} + KV cache {need.kv_cache_gb:.1f} for {context} tokens x"
         f" {batch} sequences + {need.margin:.0%} margin)"
     ]
-    for fit in sizing.fits(
-        need, [r for r in rows if r.usd_per_hour is not None], per_provider=per_provider
-    ):
+    cheapest: dict[tuple[str, str], Any] = {}  # one row per instance type: its cheapest region
+    for row in rows:
+        key = (row.provider, row.name)
+        if row.usd_per_hour is not None and (
+            key not in cheapest or row.usd_per_hour < cheapest[key].usd_per_hour
+        ):
+            cheapest[key] = row
+    for fit in sizing.fits(need, list(cheapest.values()), per_provider=per_provider):
         row = fit.row
         spare = fit.gpus_needed * (row.gpu_memory_gb or 0) - need.gpu_memory_gb
         spec = DeploymentSpec(
@@ -304,6 +312,7 @@ def catalog_candidates(
                 price_as_of=row.as_of,
                 price_note=_row_note(row),
                 spare_gb=round(spare, 1),
+                gpus_needed=fit.gpus_needed,
             )
         )
     for row in rows:
@@ -1288,3 +1297,14 @@ def _execute(
         journal.mark(kept, "kept")
     journal.finish()
     return Report(run_id, p, results, winner, sentence, kept, started, time.monotonic() - began)
+
+
+class _CallableModule(types.ModuleType):
+    """``hostkit.recommend(...)`` calls :func:`recommend` even after ``import
+    hostkit.recommend`` made the package attribute this module."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Report:
+        return recommend(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

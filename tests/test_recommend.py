@@ -1,0 +1,278 @@
+"""hostkit recommend: end to end against `local`, kill -9 and --cleanup, the spend guard,
+--dry-run, and candidate selection from sizing x the shipped catalog."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import hostkit
+from hostkit._config import Config
+from hostkit.cli import main
+from hostkit.errors import ConfigError
+from hostkit.recommend import catalog_candidates, journal_dir, pareto_front, plan, recommend
+
+SLEEPY = """\
+import os, time
+
+
+def predict(request):
+    time.sleep(float(os.environ["SLEEP_MS"]) / 1000)
+    return {"ok": True}
+"""
+
+# slow-cheap sleeps 300 ms a call: it can never meet p95 <= 200 ms; the fast ones sleep 20 ms
+CONFIG = """\
+[deployments.slow-cheap]
+provider = "local"
+model = "sleepy.py:predict"
+replicas = 1
+env.SLEEP_MS = "300"
+options.usd_per_hour = 0.10
+
+[deployments.fast-one]
+provider = "local"
+model = "sleepy.py:predict"
+replicas = 1
+env.SLEEP_MS = "20"
+options.usd_per_hour = 0.30
+
+[deployments.fast-two]
+provider = "local"
+model = "sleepy.py:predict"
+replicas = 2
+env.SLEEP_MS = "20"
+options.usd_per_hour = 0.45
+"""
+
+
+@pytest.fixture
+def project(isolated_hostkit: Path) -> Path:
+    work = Path.cwd()
+    (work / "sleepy.py").write_text(SLEEPY)
+    (work / "hostkit.toml").write_text(CONFIG)
+    (work / "in.jsonl").write_text('{"x": 1}\n{"x": 2}\n')
+    return work
+
+
+def _processes_mentioning(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            state = (entry / "stat").read_text().rsplit(")", 1)[-1].split()[0]
+            blob = (entry / "environ").read_bytes() + (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if state != "Z" and marker.encode() in blob:
+            found.append(int(entry.name))
+    return found
+
+
+def _gone(marker: str, timeout: float = 15.0) -> list[int]:
+    deadline = time.monotonic() + timeout
+    while (left := _processes_mentioning(marker)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return left
+
+
+def _listening(endpoint: str) -> bool:
+    host, port = endpoint.split("//", 1)[1].split("/", 1)[0].rsplit(":", 1)
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex((host, int(port))) == 0
+
+
+# -- end to end against local ---------------------------------------------------------
+def test_recommends_the_cheapest_candidate_that_meets_the_target(project: Path) -> None:
+    # hostkit.recommend(...) is the function, even after `import hostkit.recommend`
+    report = hostkit.recommend(
+        candidates=["slow-cheap", "fast-one", "fast-two"],
+        inputs="in.jsonl",
+        p95_target="200ms",
+        target_rps=100,
+        concurrency=[1, 2],
+        step_duration="1s",
+    )
+    by_name = {r.candidate.label: r for r in report.results}
+    slow, one, two = by_name["slow-cheap"], by_name["fast-one"], by_name["fast-two"]
+    assert not slow.meets and "p95" in slow.why  # the cheapest cannot meet the target
+    assert one.meets and two.meets
+    assert report.winner is one  # $0.30/h beats $0.45/h; local prices the machine, not replicas
+    assert report.results[0] is one
+    assert "Run fast-one" in report.sentence and "slow-cheap is cheaper but" in report.sentence
+    assert "[deployments.fast-one]" in (report.toml() or "")
+    assert f"replicas = {one.replicas_needed}" in (report.toml() or "")
+
+    for r in (one, two):  # replica arithmetic, against what was measured
+        best = next(
+            s
+            for s in r.bench["steps"]
+            if s["mode"] == "closed" and s["concurrency"] == r.concurrency
+        )
+        assert r.throughput_rps == best["throughput_rps"]
+        assert r.rps_per_replica == pytest.approx(best["throughput_rps"] / r.deployed_replicas)
+        assert r.replicas_needed == math.ceil(100 / r.rps_per_replica)
+        assert r.usd_per_1k == pytest.approx(r.usd_per_hour / (100 * 3600) * 1000)
+        assert r.usd_per_month == pytest.approx(r.usd_per_hour * 730)
+    assert two.deployed_replicas == 2 and one.deployed_replicas == 1
+    assert one.usd_per_hour == 0.30 and two.usd_per_hour == 0.45
+    assert report.spent_usd > 0  # the test's own cost, at the candidates' prices
+
+    # everything created was torn down, and the journal is gone
+    assert not list(journal_dir().glob("*.json"))
+    assert not [d for d in hostkit.list_deployments() if d.provider == "local"]
+    assert not _gone(os.environ["HOSTKIT_STATE_DIR"])
+
+    data = json.loads(json.dumps(report.to_dict(), default=str))
+    assert data["winner"] == "fast-one" and data["results"][0]["replicas_needed"]
+    csv_file = report.write_csv(project / "out.csv")
+    assert csv_file.read_text().splitlines()[0].startswith("candidate,provider,kind,instance")
+
+
+def test_pareto_front_keeps_points_nothing_beats() -> None:
+    points = [(100.0, 1.0), (50.0, 2.0), (120.0, 1.5), (50.0, 3.0)]
+    assert sorted(pareto_front(points)) == [(50.0, 2.0), (100.0, 1.0)]
+
+
+# -- kill -9 mid-candidate, then --cleanup --------------------------------------------
+def test_cleanup_after_kill_9_leaves_no_process_or_port(project: Path) -> None:
+    state = Path(os.environ["HOSTKIT_STATE_DIR"])
+    command = [
+        sys.executable, "-m", "hostkit", "recommend", "--candidates", "fast-two",
+        "--inputs", "in.jsonl", "--p95", "200ms", "--concurrency", "1",
+        "--step-duration", "60s", "-q",
+    ]  # fmt: skip
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    record = state / "local" / "fast-two.json"
+    deadline = time.monotonic() + 60
+    journal: dict | None = None
+    while time.monotonic() < deadline:
+        found = list(journal_dir().glob("*.json")) if journal_dir().is_dir() else []
+        if found and record.exists():
+            journal = json.loads(found[0].read_text())
+            if journal["created"] and journal["created"][0]["state"] == "deployed":
+                break
+        assert child.poll() is None, child.stderr.read() if child.stderr else ""
+        time.sleep(0.1)
+    else:
+        child.kill()
+        pytest.fail("the deployment never showed up in the run journal")
+    assert journal is not None
+    assert oct(found[0].stat().st_mode & 0o777) == "0o600"
+    endpoint = json.loads(record.read_text())["endpoint"]
+    assert _listening(endpoint)
+    child.send_signal(signal.SIGKILL)  # mid-candidate: the bench step runs for 60 s
+    child.wait()
+    assert _processes_mentioning(str(state))  # the deployment outlived its recommend
+
+    # the next recommend says so
+    out = subprocess.run(
+        [sys.executable, "-m", "hostkit", "recommend", "--candidates", "fast-one",
+         "--inputs", "in.jsonl", "--dry-run"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert f"hostkit recommend --cleanup {journal['run_id']}" in out.stderr
+
+    assert main(["recommend", "--cleanup"]) == 0
+    assert not _gone(str(state))  # no process of the candidate left
+    assert not _listening(endpoint)  # nor its port
+    assert not list(journal_dir().glob("*.json"))
+    assert not (state / "local" / "runs" / "fast-two").exists()
+    assert main(["recommend", "--cleanup"]) == 0  # nothing left: says so, exits 0
+
+
+# -- the spend guard and --dry-run create nothing ----------------------------------------
+@pytest.fixture
+def no_create(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any deploy, or any provider built for one, fails the test."""
+    from hostkit import _provider, _registry
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a create was sent")
+
+    monkeypatch.setattr(_provider.Provider, "deploy", refuse)
+    monkeypatch.setattr(_registry, "get_provider", refuse)
+
+
+def test_spend_guard_refuses_above_max_spend(no_create: None) -> None:
+    Path("in.jsonl").write_text('"Hello"\n')
+    with pytest.raises(ConfigError) as caught:
+        recommend(
+            "meta-llama/Llama-3.1-70B-Instruct",
+            inputs="in.jsonl",
+            providers=["lambdalabs", "vertex"],
+            step_duration="10m",
+            config=Config(),
+        )
+    message = str(caught.value)
+    assert "max_spend" in message and "limit of $5.00" in message
+    assert "nothing was created" in message
+    assert not journal_dir().exists()
+
+
+def test_dry_run_prints_the_plan_and_creates_nothing(
+    no_create: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    Path("in.jsonl").write_text('"Hello"\n')
+    code = main(
+        ["recommend", "meta-llama/Llama-3.1-8B-Instruct", "--inputs", "in.jsonl",
+         "--providers", "lambdalabs,groq", "--p95", "800ms", "--rps", "20", "--dry-run"]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "GB to spare" in out and "as of 20" in out and "estimated spend of this test" in out
+    assert "groq:llama-3.1-8b-instant" in out and "served per token" in out
+    assert "dry run: nothing was created" in out
+    assert not journal_dir().exists()
+
+
+def test_local_dry_run_and_guard_create_no_process(project: Path) -> None:
+    Path("hostkit.toml").write_text(CONFIG.replace("0.10", "500.0"))
+    with pytest.raises(ConfigError, match=r"limit of \$5.00"):
+        recommend(candidates=["slow-cheap"], inputs="in.jsonl", step_duration="60s")
+    assert main(["recommend", "--candidates", "fast-one", "--inputs", "in.jsonl", "--dry-run"]) == 0
+    state = Path(os.environ["HOSTKIT_STATE_DIR"])
+    assert not (state / "local").exists() and not _processes_mentioning(str(state))
+
+
+# -- candidate selection from sizing x the shipped catalog ------------------------------
+def _catalog(model: str) -> list:
+    from hostkit.catalog import provider_names
+
+    found, _ = catalog_candidates(model, provider_names(), config=Config(), per_provider=3)
+    return [c for c in found if c.kind == "dedicated"]
+
+
+def test_8b_at_bf16_never_proposes_a_16gb_gpu() -> None:
+    found = _catalog("meta-llama/Llama-3.1-8B-Instruct")
+    assert found
+    for c in found:
+        assert c.spare_gb is not None and c.spare_gb >= 0
+        assert not (c.gpus_needed == 1 and " 16 GB with" in c.why), c.why
+        assert c.usd_per_hour is not None and c.price_as_of
+
+
+def test_70b_proposes_multi_gpu_instances() -> None:
+    found = _catalog("meta-llama/Llama-3.1-70B-Instruct")
+    assert found and all((c.gpus_needed or 0) >= 2 for c in found)
+    assert len({c.label.split("@")[0] for c in found}) == len(found)  # one region per type
+    assert all(c.spare_gb is not None and c.spare_gb >= 0 for c in found)
+
+
+def test_candidates_name_config_deployments_or_provider_instance(project: Path) -> None:
+    p = plan(candidates=["fast-one", "groq:llama-3.1-8b-instant"], inputs="in.jsonl")
+    kinds = {c.label: c.kind for c in p.candidates}
+    assert kinds == {"fast-one": "dedicated", "groq:llama-3.1-8b-instant": "serverless"}
+    with pytest.raises(ConfigError, match="neither a deployment"):
+        plan(candidates=["nope"], inputs="in.jsonl")
