@@ -178,7 +178,7 @@ def _target_text(p95: float | None, rps: float | None) -> str:
 def _money(value: float | None) -> str:
     if value is None:
         return "unknown"
-    if value == 0 or value >= 1:
+    if value == 0 or value >= 0.1:
         return f"${value:,.2f}"
     return f"${value:.4f}" if value >= 0.01 else f"${value:.6f}"
 
