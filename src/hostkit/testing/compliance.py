@@ -18,8 +18,15 @@ strictly (a request the cassette does not hold fails the test; a request it hold
 that is never made fails it too), so the cassette is the evidence of what the
 platform saw. Scenario names: ``deploy``, ``deploy_existing``, ``get``, ``invoke``,
 ``stream``, ``ainvoke``, ``scale``, ``autoscale``, ``scale_to_zero``, ``teardown``,
-``teardown_missing``, ``deploy_failed``, ``error_401``, ``error_404``,
-``error_429_then_ok``, ``error_429_exhausted``, ``error_5xx``.
+``teardown_missing``, ``deploy_failed``, ``unpriced``, ``error_401``, ``error_404``,
+``error_429_then_ok``, ``error_429_exhausted``, ``error_5xx`` (and optionally
+``<error scenario>_stream``).
+
+The fixtures are evidence, not just replies: the token counts in a recorded answer
+must be the ``usage`` returned, a recorded error's message must reach the error the
+user sees, and a recorded failure reason must be in ``DeploymentFailed.reason``. Every
+error scenario runs through ``invoke``, ``ainvoke`` and ``stream``. The table of
+checks is in docs/writing-a-provider.md.
 
 * A missing cassette fails the scenario, unless the provider's capabilities say
   the operation does not exist there (then the kit checks that it raises
