@@ -1,0 +1,333 @@
+"""The ray provider against a real single-node Ray head (see conftest.py), plus the
+checks that need no cluster (settings, spec validation, the PUT body)."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+import hostkit
+from hostkit.errors import ConfigError, DeploymentFailed, ProviderError, Unsupported
+
+HERE = Path(__file__).parent
+APPS = "/api/serve/applications/"
+FAKE_LLM = [
+    sys.executable,
+    "-m",
+    "hostkit_examples.fake_openai_server",
+    "--host",
+    "{host}",
+    "--port",
+    "{port}",
+    "--model",
+    "{model}",
+]
+
+
+@pytest.fixture
+def provider(ray_head: Any, tmp_path: Path) -> Any:
+    ray = hostkit.get_provider("ray", **ray_head.settings(state_dir=str(tmp_path)))
+    yield ray
+    ray.close()
+
+
+def apps(ray_head: Any) -> dict[str, Any]:
+    data = httpx.get(ray_head.address + APPS, timeout=30).json()
+    return data.get("applications") or {}
+
+
+def running_pids(app: dict[str, Any]) -> list[int]:
+    replicas = app["deployments"]["HostkitModel"]["replicas"]
+    return sorted(r["pid"] for r in replicas if r["state"] == "RUNNING")
+
+
+# -- no cluster needed ---------------------------------------------------------------
+def test_the_address_must_be_the_dashboards_http_address(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="dashboard's HTTP address"):
+        hostkit.get_provider("ray", address="ray://10.0.0.1:10001", state_dir=str(tmp_path))
+
+
+def test_username_and_password_go_together(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="username and password"):
+        hostkit.get_provider("ray", username="me", state_dir=str(tmp_path))
+
+
+def test_serve_url_defaults_to_port_8000_on_the_heads_host(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RAY_DASHBOARD_ADDRESS", "http://10.1.2.3:8265")
+    ray = hostkit.get_provider("ray", state_dir=str(tmp_path))
+    assert ray.address == "http://10.1.2.3:8265"
+    assert ray.serve_url == "http://10.1.2.3:8000"
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"max_batch_size": 0}, "options.max_batch_size"),
+        ({"max_batch_size": 2.5}, "options.max_batch_size"),
+        ({"batch_wait_timeout_s": "soon"}, "options.batch_wait_timeout_s"),
+        ({"colour": "red"}, "unknown option"),
+        ({"pip": "numpy"}, "options.pip"),
+    ],
+)
+def test_bad_options_name_the_field(tmp_path: Path, options: dict[str, Any], message: str) -> None:
+    ray = hostkit.get_provider("ray", state_dir=str(tmp_path))
+    spec = hostkit.DeploymentSpec(
+        provider="ray", model="hostkit_examples.study_score:predict", options=options
+    )
+    with pytest.raises(ConfigError, match=message):
+        ray.validate_spec(spec)
+
+
+def test_importing_the_provider_loads_no_ray() -> None:
+    import subprocess
+
+    code = (
+        "import sys, hostkit, hostkit_providers.ray;"
+        " hostkit.get_provider('ray'); print('ray' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+# -- against the real head -------------------------------------------------------------
+def test_lifecycle_of_a_python_model(provider: Any, ray_head: Any) -> None:
+    deployment = provider.deploy({"name": "score", "model": "hostkit_examples.study_score:predict"})
+    try:
+        assert deployment.status == "ready"
+        assert deployment.replicas == 1
+        assert deployment.endpoint == f"{ray_head.serve_url}/score"
+        result = provider.invoke(deployment, {"hours": 6})
+        assert result.output["scores"] == [71.5]
+        later = asyncio.run(provider.ainvoke(deployment, {"hours": 6}))
+        assert later.output == result.output
+        health = httpx.get(f"{deployment.endpoint}/health", timeout=30).json()
+        assert health["status"] == "ok" and health["kind"] == "python"
+        found = provider.get("score")
+        assert found.status == "ready" and found.fingerprint == deployment.fingerprint
+        assert [d.name for d in provider.list_deployments()] == ["score"]
+        app = apps(ray_head)["score"]
+        assert app["route_prefix"] == "/score"
+        assert app["deployed_app_config"]["import_path"] == "hostkit_providers.ray.serve_app:build"
+        with pytest.raises(Unsupported, match="answers in one piece"):
+            provider.stream(deployment, "hi")
+    finally:
+        provider.teardown("score")
+    assert "score" not in apps(ray_head)
+    assert provider.find("score") is None
+    provider.teardown("score")  # twice is fine
+
+
+def test_a_model_the_cluster_cannot_import_fails_with_rays_reason(
+    provider: Any, ray_head: Any
+) -> None:
+    with pytest.raises(DeploymentFailed) as caught:
+        provider.deploy({"name": "broken", "model": "no_such_module_xyz:predict"})
+    message = str(caught.value)
+    assert "no_such_module_xyz" in message
+    assert "cannot import" in message
+    assert "broken" not in apps(ray_head)
+
+
+def test_an_unrelated_serve_app_is_untouched(provider: Any, ray_head: Any) -> None:
+    details = httpx.get(ray_head.address + APPS, timeout=30).json()
+    body = {
+        "http_options": {"host": "127.0.0.1", "port": int(ray_head.serve_url.rsplit(":", 1)[1])},
+        "applications": [
+            *[
+                a["deployed_app_config"]
+                for a in details["applications"].values()
+                if a.get("deployed_app_config")
+            ],
+            {
+                "name": "theirs",
+                "route_prefix": "/theirs",
+                "import_path": "ray_test_apps:build_unrelated",
+            },
+        ],
+    }
+    httpx.put(ray_head.address + APPS, json=body, timeout=60).raise_for_status()
+    try:
+        _wait_running(ray_head, "theirs")
+        before = _replica_pids(apps(ray_head)["theirs"], "Unrelated")
+        assert provider.find("theirs") is None  # not hostkit's
+        with pytest.raises(ConfigError, match="did not create"):
+            provider.deploy({"name": "theirs", "model": "hostkit_examples.study_score:predict"})
+        provider.deploy({"name": "mine", "model": "hostkit_examples.study_score:predict"})
+        provider.teardown("mine")
+        provider.teardown("theirs")  # not hostkit's: left alone
+        after = apps(ray_head)
+        assert after["theirs"]["status"] == "RUNNING"
+        assert _replica_pids(after["theirs"], "Unrelated") == before  # never restarted
+        answer = httpx.get(f"{ray_head.serve_url}/theirs", timeout=30)
+        assert answer.text.startswith("unrelated")
+        assert "mine" not in after
+    finally:
+        _remove_direct(ray_head, "theirs")
+
+
+def test_scale_to_two_then_autoscaling_bounds(provider: Any, ray_head: Any) -> None:
+    deployment = provider.deploy(
+        {"name": "scaled", "model": "hostkit_examples.study_score:predict"}
+    )
+    try:
+        two = provider.scale(deployment, 2)
+        assert two.status == "ready" and two.replicas == 2
+        assert len(running_pids(apps(ray_head)["scaled"])) == 2
+        bounded = provider.scale(deployment, min_replicas=1, max_replicas=3)
+        config = apps(ray_head)["scaled"]["deployed_app_config"]["deployments"][0]
+        assert config["autoscaling_config"]["min_replicas"] == 1
+        assert config["autoscaling_config"]["max_replicas"] == 3
+        assert "num_replicas" not in config
+        assert (bounded.min_replicas, bounded.max_replicas) == (1, 3)
+        assert provider.invoke(bounded, {"hours": 1}).output["scores"]
+    finally:
+        provider.teardown("scaled")
+
+
+def test_scale_to_zero_and_wake_on_the_first_request(provider: Any, ray_head: Any) -> None:
+    deployment = provider.deploy(
+        {
+            "name": "sleepy",
+            "model": "hostkit_examples.study_score:predict",
+            "scale_to_zero_after": 2,
+        }
+    )
+    try:
+        asleep = provider.scale(deployment, 0)
+        assert asleep.status == "scaled_to_zero" and asleep.replicas == 0
+        assert running_pids(apps(ray_head)["sleepy"]) == []
+        result = provider.invoke(asleep, {"hours": 6})  # Serve starts a replica for it
+        assert result.output["scores"] == [71.5]
+        assert provider.get("sleepy").replicas >= 1
+    finally:
+        provider.teardown("sleepy")
+
+
+def test_an_llm_command_per_replica_streams(provider: Any, ray_head: Any) -> None:
+    deployment = provider.deploy(
+        {"name": "llm", "model": "fake-llm", "options": {"command": FAKE_LLM}}
+    )
+    try:
+        assert deployment.raw["kind"] == "llm"
+        assert provider.invoke(deployment, "Hi there").text == "echo: Hi there"
+        stream = provider.stream(deployment, "one two three")
+        assert "".join(stream) == "echo: one two three"
+        assert stream.result is not None and stream.result.usage.output_tokens
+        answer = asyncio.run(provider.ainvoke(deployment, "async hello"))
+        assert answer.text == "echo: async hello"
+    finally:
+        provider.teardown("llm")
+
+
+def test_dynamic_batching_hands_the_model_batches(provider: Any, ray_head: Any) -> None:
+    deployment = provider.deploy(
+        {
+            "name": "batched",
+            "model": f"{HERE / 'ray_test_apps.py'}:batch_echo",
+            "options": {
+                "max_batch_size": 16,
+                "batch_wait_timeout_s": 0.05,
+                "max_ongoing_requests": 64,
+            },
+        }
+    )
+    try:
+        with concurrent.futures.ThreadPoolExecutor(32) as pool:
+            results = list(pool.map(lambda i: provider.invoke(deployment, i), range(64)))
+        assert sorted(r.output["echo"] for r in results) == list(range(64))
+        sizes = [r.output["batch_size"] for r in results]
+        assert max(sizes) > 1, sizes
+        assert max(sizes) <= 16
+    finally:
+        provider.teardown("batched")
+
+
+def test_a_batched_model_must_answer_one_output_per_input(provider: Any) -> None:
+    deployment = provider.deploy(
+        {
+            "name": "badbatch",
+            "model": f"{HERE / 'ray_test_apps.py'}:slow_echo",  # answers one dict per call
+            "options": {"max_batch_size": 4},
+        }
+    )
+    try:
+        with pytest.raises(hostkit.errors.ModelError, match="one per"):
+            provider.invoke(deployment, {"hours": 1})
+    finally:
+        provider.teardown("badbatch")
+
+
+def test_cost_is_the_replica_hour_rate(provider: Any) -> None:
+    spec = hostkit.DeploymentSpec(
+        provider="ray",
+        model="m:f",
+        replicas=2,
+        options={"usd_per_hour": 0.5},
+    )
+    assert provider.cost(spec, hours=3).usd == pytest.approx(3.0)
+    free = hostkit.DeploymentSpec(provider="ray", model="m:f")
+    estimate = provider.cost(free, hours=1)
+    assert estimate.usd == 0.0 and "no list price" in estimate.source
+
+
+def test_an_unreachable_dashboard_says_where_it_looked(tmp_path: Path) -> None:
+    (port,) = _free_ports(1)
+    ray = hostkit.get_provider(
+        "ray", address=f"http://127.0.0.1:{port}", max_retries=0, state_dir=str(tmp_path)
+    )
+    with pytest.raises(
+        ProviderError, match=f"cannot reach the Ray dashboard at http://127.0.0.1:{port}"
+    ):
+        ray.find("anything")
+
+
+# -- helpers ---------------------------------------------------------------------------
+def _free_ports(count: int) -> list[int]:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1])] * count
+
+
+def _replica_pids(app: dict[str, Any], deployment: str) -> list[int]:
+    replicas = app["deployments"][deployment]["replicas"]
+    return sorted(r["pid"] for r in replicas if r["state"] == "RUNNING")
+
+
+def _wait_running(ray_head: Any, name: str, timeout: float = 120.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        app = apps(ray_head).get(name)
+        if app and app["status"] == "RUNNING":
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"{name} did not reach RUNNING: {apps(ray_head).get(name)}")
+
+
+def _remove_direct(ray_head: Any, name: str) -> None:
+    import time
+
+    details = httpx.get(ray_head.address + APPS, timeout=30).json()
+    body = {
+        "http_options": details.get("http_options") or {},
+        "applications": [
+            a["deployed_app_config"]
+            for n, a in details["applications"].items()
+            if a.get("deployed_app_config") and n != name
+        ],
+    }
+    httpx.put(ray_head.address + APPS, json=body, timeout=60).raise_for_status()
+    deadline = time.monotonic() + 60
+    while name in apps(ray_head) and time.monotonic() < deadline:
+        time.sleep(0.25)
