@@ -389,6 +389,11 @@ class LocalApp:
             )
         except TimeoutError:
             call.abandoned = True
+            if call.started is None and self._stuck_call() is not None:
+                # it never ran: it waited behind a stuck call, so it is safe to retry
+                self._replace_if_stuck(self._stuck_call())
+                await self._send_restarting(send)
+                return
             await self._send_timeout(send, call)
             return
         if status == 503:
@@ -414,10 +419,18 @@ class LocalApp:
             send, 503, _error_body(message, "worker_restarting"), ((b"retry-after", b"0"),)
         )
 
-    def _replace_if_stuck(self, call: Call) -> None:
+    def _stuck_call(self) -> Call | None:
+        """The running call, if it has run for a whole deadline already."""
+        assert self.runner is not None
+        current = self.runner.current
+        if current is None or current.started is None:
+            return None
+        return current if time.monotonic() - current.started >= self.request_timeout else None
+
+    def _replace_if_stuck(self, call: Call | None) -> None:
         """Exit this worker if ``call`` is still running; the supervisor starts another."""
         assert self.runner is not None
-        if self.replacing or self.runner.current is not call:
+        if call is None or self.replacing or self.runner.current is not call:
             return
         self.replacing = True
         _log(f"model call stuck past its {self.request_timeout:g}s deadline; replacing this worker")

@@ -8,6 +8,7 @@ in ``options.command`` reach the command untouched.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import sys
@@ -309,5 +310,54 @@ def test_scale_events_and_requests_appear_in_the_server_log(tmp_path: Path) -> N
         assert log.count("removed worker") == 1 and "(now 2 worker(s))" in log
         kinds = [e["event"] for e in _events(smaller)]
         assert kinds.count("worker_added") == 2 and kinds.count("worker_removed") == 1
+    finally:
+        hostkit.teardown(dep)
+
+
+def test_teardown_stops_a_worker_whose_call_is_stuck(tmp_path: Path) -> None:
+    dep = _deploy(tmp_path, "hang", "stuck-teardown")  # the default 60 s deadline
+    assert dep.endpoint is not None
+    endpoint = dep.endpoint
+
+    def call_hung() -> None:
+        with contextlib.suppress(httpx.HTTPError):
+            httpx.post(f"{endpoint}/invoke", json={"input": "hang"}, timeout=60.0)
+
+    caller = threading.Thread(target=call_hung)
+    caller.start()
+    time.sleep(0.5)
+    began = time.monotonic()
+    hostkit.teardown(dep)
+    # the stuck thread does not hold the worker up past teardown's grace period
+    assert time.monotonic() - began < 30
+    caller.join(timeout=30)
+    assert not caller.is_alive()
+
+
+def test_calls_queued_behind_a_stuck_call_are_retried_and_served(tmp_path: Path) -> None:
+    dep = _deploy(tmp_path, "hang", "queued", request_timeout=2)
+    try:
+        assert dep.endpoint is not None
+        endpoint = dep.endpoint
+        hung = threading.Thread(
+            target=lambda: httpx.post(f"{endpoint}/invoke", json={"input": "hang"}, timeout=30)
+        )
+        hung.start()
+        time.sleep(0.3)
+        results: list[Any] = []
+
+        def call(value: str) -> None:
+            try:
+                results.append(hostkit.invoke(dep, value).output)
+            except errors.HostkitError as error:
+                results.append(error)
+
+        queued = [threading.Thread(target=call, args=(f"q{i}",)) for i in range(3)]
+        for thread in queued:
+            thread.start()
+        for thread in [hung, *queued]:
+            thread.join(timeout=60)
+        # they never ran, so the 503 that the replaced worker answers them is retried
+        assert sorted(results, key=str) == [{"echo": f"q{i}"} for i in range(3)]
     finally:
         hostkit.teardown(dep)
