@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import signal
 import socket
 import sys
 import textwrap
@@ -60,12 +62,15 @@ def slow(x):
 """
 
 
-def _deploy(tmp_path: Path, fn: str, name: str, **options: Any) -> hostkit.Deployment:
+def _deploy(
+    tmp_path: Path, fn: str, name: str, replicas: int = 1, **options: Any
+) -> hostkit.Deployment:
     (tmp_path / "models.py").write_text(textwrap.dedent(MODELS))
     return hostkit.deploy(
         provider="local",
         model=f"models.py:{fn}",
         name=name,
+        replicas=replicas,
         options={"workdir": str(tmp_path), **options},
     )
 
@@ -359,5 +364,30 @@ def test_calls_queued_behind_a_stuck_call_are_retried_and_served(tmp_path: Path)
             thread.join(timeout=60)
         # they never ran, so the 503 that the replaced worker answers them is retried
         assert sorted(results, key=str) == [{"echo": f"q{i}"} for i in range(3)]
+    finally:
+        hostkit.teardown(dep)
+
+
+def _worker_pids(run_dir: Path) -> list[int]:
+    return [int(entry.name) for entry in (run_dir / "workers").iterdir() if entry.name.isdigit()]
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_workers_exit_on_their_own_when_the_supervisor_is_killed(tmp_path: Path) -> None:
+    dep = _deploy(tmp_path, "hang", "orphans", replicas=2)
+    try:
+        workers = _worker_pids(Path(dep.raw["run_dir"]))
+        assert len(workers) == 2
+        os.kill(dep.raw["pid"], signal.SIGKILL)
+        # before any teardown, the workers notice that their supervisor died
+        _wait_for(lambda: not any(_running(pid) for pid in workers), 20, "the workers to exit")
     finally:
         hostkit.teardown(dep)
