@@ -100,7 +100,6 @@ class RayProvider(Provider):
         "usd_per_hour": (int, float),
         "replica_cpus": (int, float),
     }
-    price_file = "prices.toml"
     deploy_timeout = 600.0
     poll_initial = 0.25
     poll_max = 2.0
@@ -726,8 +725,8 @@ class RayProvider(Provider):
 
     # -- money ----------------------------------------------------------------------
     def _rate(self, target: Deployment | DeploymentSpec | None = None) -> tuple[float, str]:
-        """The price of one replica-hour: options.usd_per_hour, else the setting, else
-        prices.toml (0: a self-hosted cluster has no list price)."""
+        """The price of one replica-hour: options.usd_per_hour, else the setting, else a
+        [prices.ray] row of the config (0: a self-hosted cluster has no list price)."""
         if target is not None:
             own = (
                 target.options.get("usd_per_hour")
@@ -739,9 +738,10 @@ class RayProvider(Provider):
         rate = self.setting("usd_per_hour")
         if rate is not None:
             return float(rate), self.setting_source("usd_per_hour")
-        row = self.prices.find("ray")
-        rate = row.usd_per_hour if row is not None and row.usd_per_hour is not None else 0.0
-        return rate, "a self-hosted Ray cluster has no list price; set usd_per_hour to price it"
+        row = self.prices.find("ray")  # a [prices.ray."ray"] row in hostkit.toml
+        if row is not None and row.usd_per_hour is not None:
+            return row.usd_per_hour, f"{row.source} (as of {row.as_of})"
+        return 0.0, "a self-hosted Ray cluster has no list price; set usd_per_hour to price it"
 
     def cost(
         self,
