@@ -331,3 +331,62 @@ def _remove_direct(ray_head: Any, name: str) -> None:
     deadline = time.monotonic() + 60
     while name in apps(ray_head) and time.monotonic() < deadline:
         time.sleep(0.25)
+
+
+def test_a_killed_replica_is_restarted_and_requests_succeed_again(
+    ray_head: Any, tmp_path: Path
+) -> None:
+    """kill -9 of the only replica while requests flow: Serve starts another; the figures
+    (failed requests, seconds to recover) are printed for the record (pytest -s)."""
+    import os
+    import signal
+    import threading
+    import time
+
+    ray = hostkit.get_provider("ray", **ray_head.settings(state_dir=str(tmp_path), max_retries=0))
+    deployment = ray.deploy({"name": "victim", "model": f"{HERE / 'ray_test_apps.py'}:slow_echo"})
+    outcomes: list[tuple[float, bool]] = []
+    stop = threading.Event()
+
+    def load() -> None:
+        while not stop.is_set():
+            try:
+                ray.invoke(deployment, "ping")
+                outcomes.append((time.monotonic(), True))
+            except hostkit.errors.HostkitError:
+                outcomes.append((time.monotonic(), False))
+                time.sleep(0.05)
+
+    thread = threading.Thread(target=load)
+    try:
+        (victim,) = running_pids(apps(ray_head)["victim"])
+        thread.start()
+        time.sleep(1.0)
+        killed_at = time.monotonic()
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            pids = running_pids(apps(ray_head)["victim"])
+            if pids and victim not in pids:
+                break
+            time.sleep(0.2)
+        assert pids and victim not in pids, "Serve did not start a new replica"
+        replaced_at = time.monotonic()
+        time.sleep(2.0)
+    finally:
+        stop.set()
+        if thread.is_alive():
+            thread.join(timeout=60)
+        ray.teardown("victim")
+        ray.close()
+    failed = [t for t, ok in outcomes if not ok]
+    after = [ok for t, ok in outcomes if t > replaced_at + 1.0]
+    first_ok = next(
+        (t for t, ok in outcomes if ok and t > (failed[-1] if failed else killed_at)), None
+    )
+    print(
+        f"\nreplica kill -9: {len(failed)} of {len(outcomes)} requests failed;"
+        f" new replica RUNNING after {replaced_at - killed_at:.1f}s;"
+        f" requests succeed again {((first_ok or replaced_at) - killed_at):.1f}s after the kill"
+    )
+    assert after and all(after), "requests after the recovery must succeed"
