@@ -243,8 +243,14 @@ class Recorder:
 
 
 def main() -> None:
-    os.environ["EXAMPLE_GPU_API_KEY"] = KEY
-    os.environ["HOSTKIT_STATE_DIR"] = tempfile.mkdtemp(prefix="hostkit-example-dedicated-")
+    with tempfile.TemporaryDirectory(prefix="hostkit-example-dedicated-") as state:
+        os.environ["EXAMPLE_GPU_API_KEY"] = KEY
+        os.environ["HOSTKIT_STATE_DIR"] = state
+        record()
+
+
+def record() -> None:
+    """Run the kit's scenarios against the fake and write one cassette per scenario."""
     sys.path.insert(0, str(HERE / "src"))
     from hostkit_example_dedicated import ExampleDedicatedProvider
 
