@@ -390,3 +390,49 @@ def test_a_killed_replica_is_restarted_and_requests_succeed_again(
         f" requests succeed again {((first_ok or replaced_at) - killed_at):.1f}s after the kill"
     )
     assert after and all(after), "requests after the recovery must succeed"
+
+
+def test_a_project_folder_is_uploaded_as_the_working_dir(
+    provider: Any, ray_head: Any, tmp_path: Path
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "my_uploaded_model.py").write_text(
+        "def predict(x):\n    return {'uploaded': True, 'x': x}\n"
+    )
+    (project / "__pycache__").mkdir()
+    (project / "__pycache__" / "junk.pyc").write_bytes(b"\0" * 10)
+    spec = {
+        "name": "shipped",
+        "model": "my_uploaded_model:predict",
+        "options": {"workdir": str(project)},
+    }
+    deployment = provider.deploy(spec)
+    try:
+        assert provider.invoke(deployment, 3).output == {"uploaded": True, "x": 3}
+        env = apps(ray_head)["shipped"]["deployed_app_config"]["runtime_env"]
+        assert env["working_dir"].startswith("gcs://_ray_pkg_")
+        lines = list(provider.logs(deployment))
+        assert any("POST /shipped 200" in line.message for line in lines), lines
+        assert all(line.timestamp for line in lines if line.source == "serve")
+        assert not any(line.message.startswith(":job_id:") for line in lines)
+        assert {line.source for line in lines} >= {"serve"}
+    finally:
+        provider.teardown("shipped")
+
+
+def test_the_same_folder_gives_the_same_package(tmp_path: Path) -> None:
+    from hostkit_providers.ray.packaging import package_folder
+
+    (tmp_path / "a.py").write_text("x = 1\n")
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "HEAD").write_text("ref")
+    first, data = package_folder(tmp_path)
+    second, _ = package_folder(tmp_path)
+    assert first == second and first.startswith("_ray_pkg_")
+    import io
+    import zipfile
+
+    assert zipfile.ZipFile(io.BytesIO(data)).namelist() == ["a.py"]
+    (tmp_path / "a.py").write_text("x = 2\n")
+    assert package_folder(tmp_path)[0] != first
