@@ -376,7 +376,10 @@ class VertexProvider(Provider):
                         models=v1.ModelServiceClient(
                             credentials=credentials, transport="rest", client_options=options
                         ),
-                        session=transport.AuthorizedSession(credentials),
+                        # no refresh-and-resend on a 401: google-auth refreshes an expiring
+                        # token before each request, so a 401 is the platform's verdict and
+                        # its message must reach the user (not a failed refresh's)
+                        session=transport.AuthorizedSession(credentials, refresh_status_codes=()),
                     )
         return self._sdk_objects
 
