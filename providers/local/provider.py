@@ -32,7 +32,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from hostkit_providers.local.app import RUN_DIR_ENV
+from hostkit_providers.local.app import RUN_DIR_ENV, replacement_count
 from hostkit_providers.local.models import ESTIMATOR_SUFFIXES
 from hostkit_providers.local.processes import (
     is_running,
@@ -365,6 +365,19 @@ class LocalProvider(Provider):
             },
         )
 
+    # -- inventory (hostkit ls / teardown --all / providers --check) ---------------
+    def list_deployments(self, *, all_accounts: bool = False) -> list[Deployment]:
+        """The records plus run dirs whose processes outlived their record (inventory.py)."""
+        from hostkit_providers.local.inventory import list_local
+
+        return list_local(self)
+
+    def credential_source(self) -> str | None:
+        return "none needed: your own machine"
+
+    def check_access(self) -> None:
+        """Nothing to authenticate: this machine is always reachable."""
+
     def status(self, deployment: Deployment) -> Deployment:
         raw = dict(deployment.raw) if isinstance(deployment.raw, dict) else {}
         run_dir = self._checked_run_dir(deployment)
@@ -375,6 +388,13 @@ class LocalProvider(Provider):
         port = _read_int(run_dir / "port")
         endpoint = f"http://127.0.0.1:{port}" if port else None
         raw["worker_pids"] = workers
+        replaced = replacement_count(run_dir)
+        raw["workers_replaced"] = replaced
+        if replaced:
+            raw["notice"] = (
+                f"{replaced} worker(s) replaced (stuck past request_timeout, or crashed);"
+                f" see hostkit logs {deployment.name}"
+            )
         if self._supervisor(run_dir, raw) is None:
             failure = self._failure(deployment.name, run_dir, raw)
             state = "failed" if (failure or workers or run_dir.exists()) else "deleted"

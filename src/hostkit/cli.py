@@ -110,6 +110,8 @@ def _show_deployment(deployment: hostkit.Deployment) -> None:
             ("replicas", deployment.replicas),
             ("min replicas", deployment.min_replicas),
             ("max replicas", deployment.max_replicas),
+            ("notice", deployment.raw.get("notice")),
+            ("reason", deployment.raw.get("failure_reason")),
         ]
     )
 
@@ -337,7 +339,7 @@ def _request_value(text: str) -> Any:
             f"invoke: REQUEST starts with {text.lstrip()[0]!r} but is not valid JSON"
             f" ({error.msg} at line {error.lineno} column {error.colno});"
             " quote keys and strings with double quotes"
-            ' (\'{"hours": 6}\'), or pass --text to send it as a plain string'
+            " ('{\"hours\": 6}'), or pass --text to send it as a plain string"
         ) from None
 
 

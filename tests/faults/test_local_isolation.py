@@ -166,6 +166,10 @@ def test_a_hung_model_gets_a_504_health_keeps_answering_and_the_worker_is_replac
         assert f"replaced worker {first_pid} with {new_pid}" in log
         replaced = [e for e in _events(dep) if e["event"] == "worker_replaced"]
         assert [(e["old_pid"], e["new_pid"]) for e in replaced] == [(first_pid, new_pid)]
+        # status reports it too
+        fresh = dep.refresh()
+        assert fresh.raw["workers_replaced"] == 1
+        assert "1 worker(s) replaced" in fresh.raw["notice"]
 
         # through hostkit: a clear Timeout naming the deadline, in bounded time
         began = time.monotonic()
