@@ -7,6 +7,7 @@ directory, and no loopback server the test started still listening.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Iterator
@@ -50,10 +51,8 @@ def no_leftovers(isolated_hostkit: Path) -> Iterator[Path]:
         try:
             os.killpg(pid, 9)
         except OSError:
-            try:
+            with contextlib.suppress(OSError):
                 os.kill(pid, 9)
-            except OSError:
-                pass
     assert not left, f"processes of this test still running: {left}"
     runs = state / "local" / "runs"
     leftover_files = sorted(p for p in runs.rglob("*")) if runs.exists() else []
