@@ -75,6 +75,8 @@ OPTIONS = {
     "port": "ignored on ray (the Serve proxy's port is the serve_url setting's)",
 }
 TERMINAL_FAILURES = ("DEPLOY_FAILED",)
+#: one read-modify-write of the application set at a time in this process
+_WRITE_LOCK = threading.RLock()
 
 
 class RayProvider(Provider):
@@ -107,7 +109,6 @@ class RayProvider(Provider):
     def setup(self) -> None:
         self._dashboard: HttpClient | None = None
         self._proxies: dict[str, HttpClient] = {}
-        self._write_lock = threading.RLock()
         address = self.address
         if urlsplit(address).scheme not in ("http", "https"):
             raise ConfigError(
@@ -237,7 +238,7 @@ class RayProvider(Provider):
     def _write(self, name: str, app: dict[str, Any] | None) -> dict[str, Any]:
         """Read the set, put ``app`` in place of ``name``'s (None: remove it), write the
         set back and read it again; returns the details read after the write."""
-        with self._write_lock:
+        with _WRITE_LOCK:
             before = self.details()
             config = _deploy_config(before, self.serve_url)
             apps = [a for a in config["applications"] if a.get("name") != name]

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import copy
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -204,7 +206,9 @@ def test_scale_to_zero_and_wake_on_the_first_request(provider: Any, ray_head: An
         asleep = provider.scale(deployment, 0)
         assert asleep.status == "scaled_to_zero" and asleep.replicas == 0
         assert running_pids(apps(ray_head)["sleepy"]) == []
+        started = time.monotonic()
         result = provider.invoke(asleep, {"hours": 6})  # Serve starts a replica for it
+        print(f"\nwake from zero: the first request took {time.monotonic() - started:.1f}s")
         assert result.output["scores"] == [71.5]
         assert provider.get("sleepy").replicas >= 1
     finally:
@@ -436,3 +440,68 @@ def test_the_same_folder_gives_the_same_package(tmp_path: Path) -> None:
     assert zipfile.ZipFile(io.BytesIO(data)).namelist() == ["a.py"]
     (tmp_path / "a.py").write_text("x = 2\n")
     assert package_folder(tmp_path)[0] != first
+
+
+def test_a_write_racing_hostkits_is_reported(
+    provider: Any, ray_head: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Another client writes the set between hostkit's read and its PUT: hostkit's write
+    deletes that client's application, and hostkit says so."""
+    real = provider._dashboard_call
+    raced = []
+
+    def racing(method: str, **kwargs: Any) -> Any:
+        if method == "PUT" and not raced:
+            raced.append(True)
+            details = httpx.get(ray_head.address + APPS, timeout=30).json()
+            body = {
+                "http_options": details["http_options"],
+                "applications": [
+                    *[a["deployed_app_config"] for a in details["applications"].values()],
+                    {"name": "racer", "route_prefix": "/racer",
+                     "import_path": "ray_test_apps:build_unrelated"},
+                ],
+            }  # fmt: skip
+            httpx.put(ray_head.address + APPS, json=body, timeout=60).raise_for_status()
+            _wait_running(ray_head, "racer")
+        return real(method, **kwargs)
+
+    provider._dashboard_call = racing
+    try:
+        with caplog.at_level("WARNING", logger="hostkit.ray"):
+            provider.deploy({"name": "winner", "model": "hostkit_examples.study_score:predict"})
+        assert raced
+        assert any("'racer'" in r.getMessage() and "deleting" in r.getMessage()
+                   for r in caplog.records), caplog.text  # fmt: skip
+    finally:
+        provider._dashboard_call = real
+        provider.teardown("winner")
+        _remove_direct(ray_head, "racer")
+
+
+def test_our_application_overwritten_after_our_write_is_an_error(
+    provider: Any, ray_head: Any
+) -> None:
+    real = provider._dashboard_call
+    state = {"puts": 0}
+
+    def overwriting(method: str, **kwargs: Any) -> Any:
+        answer = real(method, **kwargs)
+        if method == "PUT" and state["puts"] == 0:
+            state["puts"] += 1
+            other = copy.deepcopy(kwargs["json"])
+            for app in other["applications"]:
+                if app["name"] == "contested":
+                    app["args"] = {**app["args"], "model": "hostkit_examples.study_score:fit"}
+            httpx.put(ray_head.address + APPS, json=other, timeout=60).raise_for_status()
+        return answer
+
+    provider._dashboard_call = overwriting
+    try:
+        with pytest.raises(ProviderError, match="another client changed"):
+            provider.deploy({"name": "contested", "model": "hostkit_examples.study_score:predict"})
+    finally:
+        provider._dashboard_call = real
+        provider.teardown("contested")
+        _remove_direct(ray_head, "contested")
+    assert "contested" not in apps(ray_head)
