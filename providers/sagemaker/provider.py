@@ -111,6 +111,13 @@ OPTIONS: dict[str, str] = {
     "target_invocations_per_instance": "autoscaling target: invocations per instance per"
     f" minute (default {DEFAULT_TARGET_INVOCATIONS:g})",
     "tags": "extra AWS tags for the endpoint, config and model: {key = value}",
+    "batch_strategy": "batch --native: SingleRecord (default, one request per invocation) or"
+    " MultiRecord",
+    "max_concurrent_transforms": "batch --native: parallel requests per instance (default:"
+    " SageMaker's)",
+    "max_payload_mb": "batch --native: largest request in MB (0-100, default 6)",
+    "batch_seconds_per_request": "batch --native --dry-run: measured seconds per request, for"
+    " the processing time in the estimate",
 }
 RAW_PARAMS: dict[str, str] = {
     "content_type": "ContentType",
@@ -193,7 +200,7 @@ class SageMakerProvider(Provider):
     credential_env = None  # the AWS default credential chain
     requires = ("boto3",)
     install_extra = "sagemaker"
-    settings_schema = {"role_arn": str, "profile": str}
+    settings_schema = {"role_arn": str, "profile": str, "batch_bucket": str, "batch_prefix": str}
     unsupported = {
         "scale_to_zero": (
             "a SageMaker real-time endpoint keeps at least one instance per variant; AWS scales"
@@ -1171,6 +1178,34 @@ class SageMakerProvider(Provider):
                 hardware, row = self.hardware.get(key), rows.get(key)
                 offers.append(instance_offering(self.name, key, hardware, row, region=where))
         return offers
+
+    # -- native batch jobs (batch.py: Batch Transform) ---------------------
+    @property
+    def _transform(self) -> Any:
+        from .batch import TransformJobs
+
+        return TransformJobs(self)
+
+    def submit_batch_job(self, spec: DeploymentSpec, job: Any) -> None:
+        """Upload the requests to S3 and start a Batch Transform job (see batch.py)."""
+        self._transform.submit(self.coerce_spec(spec), job)
+
+    def batch_job_status(self, job: Any) -> Any:
+        return self._transform.status(job)
+
+    def fetch_batch_results(self, job: Any) -> Iterator[tuple[int, InvokeResult | HostkitError]]:
+        return self._transform.results(job)
+
+    def cancel_batch_job(self, job: Any) -> None:
+        self._transform.cancel(job)
+
+    def finish_batch_job(self, job: Any, *, keep_staging: bool = False) -> None:
+        self._transform.finish(job, keep_staging=keep_staging)
+
+    def batch_job_cost(
+        self, spec: DeploymentSpec, job: Any, status: Any | None = None
+    ) -> CostEstimate:
+        return self._transform.cost(self.coerce_spec(spec), job, status)
 
     # -- errors and clean-up ---------------------------------------------
     def translate_error(self, error: Exception) -> HostkitError | None:

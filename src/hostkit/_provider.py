@@ -763,6 +763,48 @@ class Provider(ABC):
             provider=self.name,
         )
 
+    # -- native batch jobs (hostkit.batch_jobs; docs/batch.md) -------------
+    def _no_native_batch(self) -> Unsupported:
+        return Unsupported(
+            self._why(
+                "native_batch",
+                f"{self.name} has no batch-job API that hostkit drives; `hostkit batch` without"
+                " --native works there (it sends the file through a deployment)",
+            ),
+            provider=self.name,
+        )
+
+    def submit_batch_job(self, spec: DeploymentSpec, job: Any) -> None:
+        """Adapter hook: upload ``job``'s requests and start the platform's batch job.
+
+        ``job`` is a :class:`hostkit.batch_jobs.BatchJob`; record every object or resource
+        in it and call ``job.save()`` *before* creating it, then set ``job.job_id``. Called
+        again on a job journalled as planned (a crash mid-submit): be idempotent.
+        """
+        raise self._no_native_batch()
+
+    def batch_job_status(self, job: Any) -> Any:
+        """Adapter hook: the job's :class:`hostkit.batch_jobs.JobStatus`."""
+        raise self._no_native_batch()
+
+    def fetch_batch_results(self, job: Any) -> Iterator[tuple[int, InvokeResult | HostkitError]]:
+        """Adapter hook: (request index, result or error) of a finished job, any order."""
+        raise self._no_native_batch()
+
+    def cancel_batch_job(self, job: Any) -> None:
+        """Adapter hook: stop the platform job (already finished or gone is fine)."""
+        raise self._no_native_batch()
+
+    def finish_batch_job(self, job: Any, *, keep_staging: bool = False) -> None:
+        """Adapter hook: delete what the job created and, unless ``keep_staging``, its
+        uploaded objects (default: nothing to delete)."""
+
+    def batch_job_cost(
+        self, spec: DeploymentSpec, job: Any, status: Any | None = None
+    ) -> CostEstimate:
+        """Adapter hook: the job's cost; with ``status`` None an estimate before it runs."""
+        return self.unknown_cost(f"batch jobs of {self.name}", "no batch price is known")
+
     # -- money -----------------------------------------------------------
     @abstractmethod
     def cost(

@@ -1070,6 +1070,9 @@ def batch(
     policy: RetryPolicy | None = None,
     config: _api.ConfigArg = None,
     progress: Progress | None = None,
+    native: bool = False,
+    keep_staging: bool = False,
+    cancel_on_interrupt: bool | Callable[[Any], bool] = False,
 ) -> BatchSummary:
     """Send every request of the JSON Lines file ``input`` to ``target``; one line each out.
 
@@ -1090,7 +1093,29 @@ def batch(
     (0: never stop; write them as failed). ``params`` go to every call, a line's
     ``params`` to its own. ``fsync=False`` skips the fsync behind each line.
     ``progress`` is called with the live :class:`BatchSummary` after each line.
+
+    ``native=True`` runs the file as the platform's own batch job instead (SageMaker
+    Batch Transform, Groq's Batch API; no deployment is used or left running): same
+    input and output, see :func:`hostkit.batch_jobs.run_native` for ``keep_staging``
+    and ``cancel_on_interrupt``; concurrency, retries and policy do not apply.
     """
+    if native:
+        from hostkit.batch_jobs import run_native
+
+        return run_native(
+            target,
+            input,
+            output,
+            params=params,
+            retry_failed=retry_failed,
+            restart=restart,
+            dedupe=dedupe,
+            keep_staging=keep_staging,
+            cancel_on_interrupt=cancel_on_interrupt,
+            fsync=fsync,
+            config=config,
+            progress=progress,
+        )
     return run_sync(
         abatch(
             target,

@@ -51,10 +51,48 @@ class _Bar:
         )
 
 
+def _ask_cancel(job: Any) -> bool:
+    """Ctrl-C during a native job on a terminal: ask whether to cancel the platform job."""
+    if not sys.stdin.isatty():
+        return False
+    sys.stderr.write(
+        f"\ncancel the {job.provider} batch job {job.job_id or job.key}? It keeps running"
+        " (and billing) otherwise; rerunning the command reattaches to it [y/N] "
+    )
+    sys.stderr.flush()
+    try:
+        answer = sys.stdin.readline()
+    except KeyboardInterrupt:
+        return False
+    return answer.strip().lower() in ("y", "yes")
+
+
+def _cmd_native_dry_run(args: argparse.Namespace) -> int:
+    from hostkit.batch_jobs import estimate_native
+
+    estimate = estimate_native(
+        args.name, args.input, params=dict(args.param or []), config=args.config
+    )
+    _out(estimate.text())
+    return 0
+
+
 def _cmd_batch(args: argparse.Namespace) -> int:
     from hostkit.batch import batch, scan_output
 
+    if args.dry_run:
+        if not args.native:
+            _err("--dry-run estimates a native job: add --native")
+            return 2
+        return _cmd_native_dry_run(args)
     bar = _Bar(args.quiet)
+    native: dict[str, Any] = {}
+    if args.native:
+        native = {
+            "native": True,
+            "keep_staging": args.keep_staging,
+            "cancel_on_interrupt": True if args.cancel_on_interrupt else _ask_cancel,
+        }
     try:
         summary = batch(
             args.name,
@@ -70,6 +108,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
             fsync=not args.no_fsync,
             config=args.config,
             progress=bar,
+            **native,
         )
     except KeyboardInterrupt:
         if not args.quiet:
@@ -152,4 +191,25 @@ def add_commands(subparsers: Any, common_parent: argparse.ArgumentParser) -> Non
     )
     sub.add_argument(
         "--no-fsync", action="store_true", help="skip the fsync per line (faster, less durable)"
+    )
+    sub.add_argument(
+        "--native",
+        action="store_true",
+        help="run the file as the platform's own batch job (SageMaker Batch Transform, Groq"
+        " Batch API): no endpoint is used or left running; rerun to reattach",
+    )
+    sub.add_argument(
+        "--keep-staging",
+        action="store_true",
+        help="--native: keep the uploaded input and the job's output objects",
+    )
+    sub.add_argument(
+        "--cancel-on-interrupt",
+        action="store_true",
+        help="--native: Ctrl-C cancels the platform job without asking (for scripts)",
+    )
+    sub.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="--native: print the estimated cost of the job and of the endpoint path; send nothing",
     )

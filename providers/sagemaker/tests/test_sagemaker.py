@@ -279,7 +279,7 @@ def test_model_kinds() -> None:
     [
         ({"model": "s3://b/model.tar.gz"}, "image: "),
         ({"model": "gs://b/model"}, "neither a Hugging Face Hub id"),
-        ({"options": {"gpu": 1}}, "allowed: num_gpus, startup_timeout"),
+        ({"options": {"gpu": 1}}, "max_payload_mb, num_gpus, startup_timeout"),
         ({"scale_to_zero_after": "15m"}, "inference components"),
         ({"replicas": 0}, "inference components"),
         ({"instance": None}, "instance: required"),

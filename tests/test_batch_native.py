@@ -1,0 +1,37 @@
+"""``hostkit batch --native`` in the CLI and on providers without a batch-job API.
+
+The platform side (SageMaker Batch Transform on moto, Groq's Batch API from fixtures)
+is tested beside each adapter (providers/*/tests/test_*_batch.py).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from hostkit import errors
+from hostkit.batch import batch
+
+
+def _input(tmp_path: Path) -> Path:
+    path = tmp_path / "in.jsonl"
+    path.write_text("".join(json.dumps({"id": f"r{i}", "x": i}) + "\n" for i in range(3)))
+    return path
+
+
+def test_a_provider_without_batch_jobs_says_to_drop_native(tmp_path: Path) -> None:
+    with pytest.raises(errors.Unsupported, match=r"local has no batch-job API.*without --native"):
+        batch("local:echo", _input(tmp_path), tmp_path / "out.jsonl", native=True)
+    assert list(tmp_path.glob("out.jsonl*")) == []  # refused before the output was touched
+
+
+def test_cli_native_flags(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from hostkit.cli import main
+
+    source, out = _input(tmp_path), tmp_path / "out.jsonl"
+    assert main(["batch", "local:echo", str(source), "-o", str(out), "--native"]) == 1
+    assert "without --native works there" in capsys.readouterr().err
+    assert main(["batch", "local:echo", str(source), "-o", str(out), "--dry-run"]) == 2
+    assert "add --native" in capsys.readouterr().err
