@@ -47,7 +47,7 @@ MUTANTS: list[tuple[str, str, str, str, list[tuple[str, str]]]] = [
                 "        if prices is None:  # None, never a guess: and one PriceUnknown warning"
                 " says why\n"
                 "            self.unknown_cost(\n"
-                "                f\"model {deployment.model!r}; cost_usd is None\",\n"
+                '                f"model {deployment.model!r}; cost_usd is None",\n'
                 "                f\"the plugin's price table lists"
                 " {', '.join(sorted(price_table()))}\",\n"
                 "            )\n",
@@ -255,8 +255,7 @@ MUTANTS: list[tuple[str, str, str, str, list[tuple[str, str]]]] = [
         "find never finds an endpoint, so deploying the same spec again creates another",
         [
             (
-                "    def find(self, name: str) -> Deployment | None:\n"
-                "        try:\n",
+                "    def find(self, name: str) -> Deployment | None:\n        try:\n",
                 "    def find(self, name: str) -> Deployment | None:\n"
                 "        return None  # the platform rejects duplicate names anyway\n"
                 "        try:\n",
@@ -327,10 +326,10 @@ MUTANTS: list[tuple[str, str, str, str, list[tuple[str, str]]]] = [
         "invoke reports a latency of 0",
         [
             (
-                "        response = self.http.request(\"POST\", \"/chat/completions\", json=body)\n"
+                '        response = self.http.request("POST", "/chat/completions", json=body)\n'
                 "        return self._result(deployment, response,"
                 " time.perf_counter() - started)\n",
-                "        response = self.http.request(\"POST\", \"/chat/completions\", json=body)\n"
+                '        response = self.http.request("POST", "/chat/completions", json=body)\n'
                 "        return self._result(deployment, response, 0.0)\n",
             )
         ],
