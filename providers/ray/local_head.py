@@ -109,17 +109,23 @@ def _wait_for_dashboard(
         if process.poll() is not None:
             raise RuntimeError(f"ray start exited ({process.returncode}):\n{log.read_text()}")
         with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{address}/api/serve/applications/", timeout=2).status_code == 200:
+            answer = httpx.get(f"{address}/api/serve/applications/", timeout=2)
+            if answer.status_code in (200, 401):  # 401: up, with token auth on
                 return
         time.sleep(0.5)
     raise RuntimeError(f"the Ray dashboard did not answer in {timeout:.0f}s:\n{log.read_text()}")
 
 
 def start_head(
-    *, cpus: int = 2, pythonpath: tuple[str, ...] = (), timeout: float = STARTUP_TIMEOUT
+    *,
+    cpus: int = 2,
+    pythonpath: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+    timeout: float = STARTUP_TIMEOUT,
 ) -> RayHead:
     """Start a Ray head on loopback with free ports and a private temp dir; wait for its
-    dashboard. ``pythonpath`` folders are importable by the cluster's workers."""
+    dashboard. ``pythonpath`` folders are importable by the cluster's workers; ``env``
+    is added to the head's environment (e.g. ``RAY_AUTH_MODE=token``)."""
     # a short folder: Ray's unix socket paths must stay under 108 characters
     temp_dir = Path(tempfile.mkdtemp(prefix="hkray-", dir="/tmp"))
     gcs, dashboard, serve, client, agent, agent_grpc, metrics, env_agent, node, objects = (
@@ -148,9 +154,10 @@ def start_head(
         f"--temp-dir={temp_dir}",
         "--disable-usage-stats",
     ]
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "PYTHONUNBUFFERED": "1"}
-    env.pop("RAY_ADDRESS", None)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (*pythonpath, env.get("PYTHONPATH")) if p)
+    environ = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "PYTHONUNBUFFERED": "1", **(env or {})}
+    environ.pop("RAY_ADDRESS", None)
+    paths = (*pythonpath, environ.get("PYTHONPATH"))
+    environ["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
     log = temp_dir / "ray-start.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -158,7 +165,7 @@ def start_head(
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            env=env,
+            env=environ,
             start_new_session=True,
         )
     head = RayHead(
