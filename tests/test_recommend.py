@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -131,7 +132,7 @@ def test_recommends_the_cheapest_candidate_that_meets_the_target(project: Path) 
 
     # everything created was torn down, and the journal is gone
     assert not list(journal_dir().glob("*.json"))
-    assert not [d for d in hostkit.list_deployments() if d.provider == "local"]
+    assert not [d for d in hostkit.list_deployments().deployments if d.provider == "local"]
     assert not _gone(os.environ["HOSTKIT_STATE_DIR"])
 
     data = json.loads(json.dumps(report.to_dict(), default=str))
@@ -276,3 +277,47 @@ def test_candidates_name_config_deployments_or_provider_instance(project: Path) 
     assert kinds == {"fast-one": "dedicated", "groq:llama-3.1-8b-instant": "serverless"}
     with pytest.raises(ConfigError, match="neither a deployment"):
         plan(candidates=["nope"], inputs="in.jsonl")
+
+
+# -- honesty and clean-up on the way out --------------------------------------------------
+def test_failed_deploy_is_shown_with_its_reason_and_keep_winner_keeps_only_the_winner(
+    project: Path,
+) -> None:
+    with Path("hostkit.toml").open("a") as config:
+        config.write('\n[deployments.broken]\nprovider = "local"\nmodel = "missing.py:predict"\n')
+    report = recommend(
+        candidates=["broken", "fast-one"],
+        inputs="in.jsonl",
+        p95_target="200ms",
+        concurrency=[1],
+        step_duration="1s",
+        keep_winner=True,
+    )
+    broken = next(r for r in report.results if r.candidate.label == "broken")
+    assert broken.status == "failed" and "missing.py" in (broken.reason or "")
+    assert report.results[-1] is broken and "failed" in report.table()
+    assert report.winner is not None and report.winner.candidate.label == "fast-one"
+    assert report.kept == "fast-one"
+    running = {d.name for d in hostkit.list_deployments().deployments if d.provider == "local"}
+    assert running == {"fast-one"}
+    assert not list(journal_dir().glob("*.json"))  # kept is not a leftover
+    hostkit.teardown("fast-one")
+    assert not _gone(os.environ["HOSTKIT_STATE_DIR"])
+
+
+def test_ctrl_c_mid_candidate_tears_down_what_the_run_created(project: Path) -> None:
+    def interrupt(message: str) -> None:  # a real SIGINT, as Ctrl-C sends it, mid-step
+        if message.startswith("bench fast-one: concurrency 2"):
+            threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
+
+    with pytest.raises(KeyboardInterrupt):
+        recommend(
+            candidates=["fast-one"],
+            inputs="in.jsonl",
+            concurrency=[1, 2],
+            step_duration="1s",
+            progress=interrupt,
+        )
+    assert not [d for d in hostkit.list_deployments().deployments if d.provider == "local"]
+    assert not list(journal_dir().glob("*.json"))
+    assert not _gone(os.environ["HOSTKIT_STATE_DIR"])
