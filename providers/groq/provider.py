@@ -29,7 +29,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
-from hostkit import Deployment, InvokeResult, Stream, Usage
+from hostkit import CostEstimate, Deployment, DeploymentSpec, InvokeResult, Stream, Usage
 from hostkit.adapters import (
     SdkClients,
     ServerlessProvider,
@@ -250,6 +250,34 @@ class GroqProvider(ServerlessProvider):
 
     async def aclose(self) -> None:
         await self._clients.aclose()
+
+    # -- native batch jobs (batch.py: the Batch API) -----------------------------
+    @property
+    def _batches(self) -> Any:
+        from .batch import GroqBatches
+
+        return GroqBatches(self)
+
+    def submit_batch_job(self, spec: DeploymentSpec, job: Any) -> None:
+        """Upload a purpose=batch file and create a batch (see batch.py)."""
+        self._batches.submit(spec, job)
+
+    def batch_job_status(self, job: Any) -> Any:
+        return self._batches.status(job)
+
+    def fetch_batch_results(self, job: Any) -> Iterator[tuple[int, InvokeResult | HostkitError]]:
+        return self._batches.results(job)
+
+    def cancel_batch_job(self, job: Any) -> None:
+        self._batches.cancel(job)
+
+    def finish_batch_job(self, job: Any, *, keep_staging: bool = False) -> None:
+        self._batches.finish(job, keep_staging=keep_staging)
+
+    def batch_job_cost(
+        self, spec: DeploymentSpec, job: Any, status: Any | None = None
+    ) -> CostEstimate:
+        return self._batches.cost(spec, job, status)
 
     # -- errors ----------------------------------------------------------------
     def translate_error(self, error: Exception) -> HostkitError | None:
