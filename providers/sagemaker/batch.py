@@ -230,7 +230,7 @@ class TransformJobs:
         job.save()
         container: dict[str, Any] = {"Image": plan.image}
         if plan.model_data:
-            container["ModelDataUrl"] = plan.model_data
+            container["ModelDataUrl"] = self.p.model_data_url(plan.model_data)
         if plan.environment:
             container["Environment"] = plan.environment
         sm = self.p._client("sagemaker")

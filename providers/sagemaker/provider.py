@@ -73,6 +73,7 @@ from hostkit.errors import (
 )
 
 from ._errors import CREDENTIAL_HINT, already_exists, translate
+from .artifacts import is_local, local_path
 from .containers import is_artifact, is_hub_model, tgi_images
 
 __all__ = ["CapacityFailure", "Names", "SageMakerProvider", "resource_name"]
@@ -372,7 +373,16 @@ class SageMakerProvider(Provider):
                 Secret(text)  # never shown in hostkit's errors or botocore's debug log
         environment: dict[str, str] = {}
         model_data = None
-        if is_artifact(spec.model):
+        if is_local(spec.model):
+            local_path(spec.model)  # a missing path or empty directory: a ConfigError now
+            if not spec.image:
+                raise ConfigError(
+                    f"image: {spec.model!r} is a local model, packed as model.tar.gz; name the"
+                    " container that serves it, e.g."
+                    " image = '<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag>'"
+                )
+            kind, image, model_data = "raw", spec.image, spec.model  # uploaded by _create
+        elif is_artifact(spec.model):
             if not spec.image:
                 raise ConfigError(
                     f"image: {spec.model!r} is a model artifact; name the container that serves"
@@ -416,7 +426,8 @@ class SageMakerProvider(Provider):
         else:
             raise ConfigError(
                 f"model: {spec.model!r} is neither a Hugging Face Hub id (org/name) nor an"
-                " s3:// model artifact; those are what SageMaker serves"
+                " s3:// model artifact, nor a local path such as ./model (packed and uploaded);"
+                " those are what SageMaker serves"
             )
         environment.update(spec.env)
         startup = options.get("startup_timeout")
@@ -434,6 +445,15 @@ class SageMakerProvider(Provider):
             startup_timeout=startup,
             tags=self._tags_for(spec, kind, instance),
         )
+
+    def model_data_url(self, model_data: str) -> str:
+        """``model_data`` as SageMaker's ModelDataUrl: a local path is packed and uploaded
+        (content-addressed, see artifacts.py); an s3:// URI is used as it is."""
+        if is_local(model_data):
+            from .artifacts import upload
+
+            return upload(self, model_data)
+        return model_data
 
     def _instance(self, spec: DeploymentSpec) -> str:
         instance = spec.instance
@@ -548,7 +568,7 @@ class SageMakerProvider(Provider):
             self._wait_gone(names.endpoint)
         container: dict[str, Any] = {"Image": plan.image}
         if plan.model_data:
-            container["ModelDataUrl"] = plan.model_data
+            container["ModelDataUrl"] = self.model_data_url(plan.model_data)
         if plan.environment:
             container["Environment"] = plan.environment
         model_request = {
