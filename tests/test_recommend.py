@@ -321,3 +321,34 @@ def test_ctrl_c_mid_candidate_tears_down_what_the_run_created(project: Path) -> 
     assert not [d for d in hostkit.list_deployments().deployments if d.provider == "local"]
     assert not list(journal_dir().glob("*.json"))
     assert not _gone(os.environ["HOSTKIT_STATE_DIR"])
+
+
+# -- a serverless candidate through a real adapter, from recorded fixtures ----------------
+def test_serverless_candidate_through_recorded_groq_answers(serverless) -> None:
+    from hostkit.testing import cassette
+
+    target = serverless("groq")
+    with cassette(target.tape("ainvoke.yaml"), allow_playback_repeats=True) as tape:
+        report = recommend(
+            candidates=[target.deployment],
+            inputs=["Say hello in five words."],
+            params=target.params,
+            stream=False,
+            p95_target="30s",
+            target_rps=2,
+            concurrency=[1, 2],
+            step_duration="1s",
+            serverless_requests=4,
+            config=Config(),
+        )
+    (result,) = report.results
+    assert result.status == "measured" and result.candidate.kind == "serverless"
+    assert result.reused and result.replicas_needed is None  # nothing to deploy or scale
+    assert tape.play_count == 2 + 2 * 4 + 2  # warm-up, two closed steps of 4, open loop at 2/s
+    per_call = target.recorded.per_call
+    assert per_call is not None
+    assert result.usd_per_1k == pytest.approx(per_call * 1000)
+    assert result.usd_per_hour == pytest.approx(per_call * 1000 * 2 * 3.6)  # at 2 req/s
+    assert result.meets and report.winner is result
+    assert result.spent_usd == pytest.approx(per_call * 12)  # every call: warm-up included
+    assert not journal_dir().exists() or not list(journal_dir().glob("*.json"))

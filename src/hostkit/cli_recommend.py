@@ -11,7 +11,7 @@ import argparse
 import signal
 from typing import Any
 
-from hostkit.cli import _dumps, _err, _out
+from hostkit.cli import _dumps, _err, _json_pair, _out
 
 __all__ = ["add_commands"]
 
@@ -116,6 +116,7 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
         report = recommend(
             args.model,
             keep_winner=args.keep_winner,
+            params=dict(args.param or []),
             progress=None if args.quiet else _err,
             on_plan=show_plan,
             **options,
@@ -176,6 +177,13 @@ def add_commands(subparsers: Any, common_parent: argparse.ArgumentParser) -> Non
         default=5.0,
         metavar="USD",
         help="refuse to start above this estimated spend (default $5)",
+    )
+    sub.add_argument(
+        "--param",
+        action="append",
+        type=_json_pair,
+        metavar="KEY=VALUE",
+        help="request parameter for every call, such as max_tokens=64 (repeatable)",
     )
     sub.add_argument("--dry-run", action="store_true", help="print the plan; create nothing")
     sub.add_argument("--keep-winner", action="store_true", help="leave the winner running")

@@ -94,6 +94,8 @@ DEFAULT_DEPLOY_SECONDS = 900
 DEFAULT_INCREMENT_S = 3600
 #: output tokens assumed per serverless request when no max_tokens param is given
 ASSUMED_OUTPUT_TOKENS = 256
+#: warm-up requests per candidate before the ramp (not measured)
+WARMUP = 2
 
 
 # -- the plan ---------------------------------------------------------------------------
@@ -115,9 +117,11 @@ class Candidate:
     gpus_needed: int | None = None  # sizing x catalog: the tensor-parallel degree
     estimated_spend_usd: float | None = None
     spend_basis: str = ""
+    #: a live deployment to measure as it is (given to recommend(); never torn down)
+    deployment: Deployment | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = {k: v for k, v in asdict(self).items() if k != "deployment"}
         data["spec"] = self.spec.to_dict()
         return data
 
@@ -243,6 +247,21 @@ def _from_name(text: str, index: int, model: str | None, run: str, config: Confi
 
 
 def _from_spec(item: Any, index: int, config: Config) -> Candidate:
+    if isinstance(item, Deployment):
+        provider = item._provider or _api.provider_for(item.provider, config)
+        dedicated = provider.capabilities_for(item).dedicated
+        spec = DeploymentSpec(
+            provider=item.provider,
+            model=item.model,
+            name=item.name,
+            instance=item.instance,
+            replicas=item.replicas if dedicated else None,
+        )
+        kind = "dedicated" if dedicated else "serverless"
+        label = f"{item.provider}:{item.instance or item.model}"
+        return Candidate(
+            label, spec, kind, "a running deployment, measured as it is", deployment=item
+        )
     spec = item if isinstance(item, DeploymentSpec) else DeploymentSpec.from_dict(item)
     kind = "dedicated" if _is_dedicated(spec, config) else "serverless"
     return Candidate(spec.name, spec, kind, "a spec given to recommend()")
@@ -388,7 +407,7 @@ def plan(
     inputs: Sequence[Any] | str | Path,
     p95_target: float | str | None = None,
     target_rps: float | str | None = None,
-    candidates: Sequence[str | DeploymentSpec | Mapping[str, Any]] | None = None,
+    candidates: Sequence[str | DeploymentSpec | Deployment | Mapping[str, Any]] | None = None,
     providers: Sequence[str] | None = None,
     per_provider: int = 2,
     dtype: str = "bf16",
@@ -723,6 +742,7 @@ class _Runner:
         self.progress = progress or (lambda text: None)
         self.keep_winner = keep_winner
         self.stream = stream
+        self.params: dict[str, Any] | None = None
         self.live: dict[str, Deployment] = {}  # created by this run, not torn down yet
         self.kept: CandidateResult | None = None
 
@@ -742,8 +762,15 @@ class _Runner:
         return result
 
     def _deployment(self, c: Candidate, result: CandidateResult) -> Deployment | None:
+        if c.deployment is not None:
+            result.reused = True
+            return c.deployment
         if c.kind == "serverless":
-            return _api.resolve_deployment(c.spec, self.config)
+            try:
+                return _api.resolve_deployment(c.spec, self.config)
+            except HostkitError as error:
+                result.status, result.reason = "failed", f"not available: {error}"
+                return None
         provider = _api.provider_for(c.spec.provider, self.config)
         existing = provider.find(c.spec.name)
         if existing is not None and existing.status == "ready":
@@ -775,7 +802,12 @@ class _Runner:
         p, c = self.plan, result.candidate
         dedicated = c.kind == "dedicated"
         stream = self.stream if self.stream is not None else _looks_like_text(self.pool[0])
-        shared: dict[str, Any] = {"prompts": self.pool, "stream": stream, "config": self.config}
+        shared: dict[str, Any] = {
+            "prompts": self.pool,
+            "stream": stream,
+            "config": self.config,
+            "params": self.params,
+        }
         budget: dict[str, Any] = (
             {"duration": p.step_seconds}
             if dedicated
@@ -787,7 +819,7 @@ class _Runner:
                 concurrency=p.concurrency,
                 p95_target=p.p95_target_s,
                 target_rps=p.target_rps,
-                warmup=2,
+                warmup=WARMUP,
                 progress=self.say,
                 **shared,
                 **budget,
@@ -930,14 +962,19 @@ class _Runner:
             hourly = c.usd_per_hour
             result.spent_usd = None if hourly is None else hourly * result.seconds / 3600
             return
-        total = 0.0
-        for step in (result.bench or {}).get("steps", []):
-            per_1k = step["cost"]["per_1k_requests"]
-            if per_1k is None:
-                result.spent_usd = None
-                return
-            total += per_1k * step["successes"] / 1000
-        result.spent_usd = total
+        steps = [
+            (s["cost"]["per_1k_requests"], s["successes"])
+            for s in (result.bench or {}).get("steps", [])
+        ]
+        if result.open_loop and "cost_per_1k_usd" in result.open_loop:
+            steps.append((result.open_loop["cost_per_1k_usd"], result.open_loop["successes"]))
+        if not steps or any(per_1k is None for per_1k, _ in steps):
+            result.spent_usd = None
+            return
+        total = sum(per_1k * ok / 1000 for per_1k, ok in steps)
+        calls = sum(ok for _, ok in steps)
+        # the warm-up calls are not measured: priced at the mean cost of a measured call
+        result.spent_usd = total + (WARMUP * total / calls if calls else 0.0)
 
     def _teardown_name(self, c: Candidate) -> None:
         name = c.spec.name
@@ -1221,7 +1258,7 @@ def recommend(
     inputs: Sequence[Any] | str | Path,
     p95_target: float | str | None = None,
     target_rps: float | str | None = None,
-    candidates: Sequence[str | DeploymentSpec | Mapping[str, Any]] | None = None,
+    candidates: Sequence[str | DeploymentSpec | Deployment | Mapping[str, Any]] | None = None,
     providers: Sequence[str] | None = None,
     per_provider: int = 2,
     dtype: str = "bf16",
@@ -1232,6 +1269,7 @@ def recommend(
     max_spend: float = DEFAULT_MAX_SPEND,
     keep_winner: bool = False,
     stream: bool | None = None,
+    params: Mapping[str, Any] | None = None,
     config: _api.ConfigArg = None,
     progress: Progress | None = None,
     on_plan: Callable[[Plan], None] | None = None,
@@ -1266,7 +1304,8 @@ def recommend(
     check_spend(the_plan)
     if not the_plan.candidates:
         raise ConfigError("recommend: no candidate to measure; " + "; ".join(the_plan.notes))
-    return _execute(the_plan, _load_inputs(inputs), resolved, run_id, keep_winner, stream, progress)
+    pool = _load_inputs(inputs)
+    return _execute(the_plan, pool, resolved, run_id, keep_winner, stream, progress, params)
 
 
 def _execute(
@@ -1277,9 +1316,11 @@ def _execute(
     keep_winner: bool,
     stream: bool | None,
     progress: Progress | None,
+    params: Mapping[str, Any] | None = None,
 ) -> Report:
     journal = Journal.start(run_id, p.model)
     runner = _Runner(p, pool, config, journal, progress, keep_winner, stream)
+    runner.params = dict(params) if params else None
     started, began = _now(), time.monotonic()
     results: list[CandidateResult] = []
     try:
