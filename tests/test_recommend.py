@@ -22,6 +22,7 @@ from hostkit.cli import main
 from hostkit.errors import ConfigError
 from hostkit.recommend import catalog_candidates, journal_dir, pareto_front, plan, recommend
 
+ROOT = Path(__file__).resolve().parents[1]
 SLEEPY = """\
 import os, time
 
@@ -352,3 +353,86 @@ def test_serverless_candidate_through_recorded_groq_answers(serverless) -> None:
     assert result.meets and report.winner is result
     assert result.spent_usd == pytest.approx(per_call * 12)  # every call: warm-up included
     assert not journal_dir().exists() or not list(journal_dir().glob("*.json"))
+
+
+# -- a dedicated cloud candidate through a real adapter, from recorded fixtures -----------
+def test_dedicated_cloud_candidate_plan_deploy_bench_teardown_on_lambda_recordings(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """lambdalabs' recorded deploy, chat completion and teardown, each replayed strictly."""
+    import contextlib
+
+    import yaml
+
+    from hostkit import _api
+    from hostkit.testing import cassette
+
+    tapes = ROOT / "providers" / "lambdalabs" / "tests" / "cassettes"
+    # recommend first asks whether the name is deployed: the recorded deploy's first answer
+    recorded = yaml.safe_load((tapes / "deploy.yaml").read_text())
+    first = {**recorded, "interactions": recorded["interactions"][:1]}
+    (tmp_path / "find.yaml").write_text(yaml.safe_dump(first))
+    monkeypatch.setenv("LAMBDA_API_KEY", "secret_hostkit-ci_5f1e0c2a.FakeFakeFakeFake")
+    config = Config()
+    provider = _api.provider_for("lambdalabs", config)
+    provider.sleep = lambda seconds: None  # type: ignore[attr-defined]
+    provider.retry.sleep = lambda seconds: None
+    played: list[str] = []
+
+    busy: list[str] = []  # inside deploy or teardown, find is theirs: no cassette of its own
+
+    def replaying(name: str, method: object, folder: Path = tapes, **options: object) -> object:
+        def call(*args: object, **kwargs: object) -> object:
+            if busy:
+                return method(*args, **kwargs)  # type: ignore[operator]
+            busy.append(name)
+            try:
+                with cassette(folder / f"{name}.yaml", record_mode="none", **options) as tape:
+                    result = method(*args, **kwargs)  # type: ignore[operator]
+            finally:
+                busy.pop()
+            # teardown.yaml also holds a find and a second (idempotent) teardown after it
+            if not options and name != "teardown":
+                assert tape.all_played, f"{name}.yaml: not every recorded request was made"
+            played.append(name)
+            return result
+
+        return call
+
+    async def ainvoke(*args: object, **kwargs: object) -> object:
+        with cassette(tapes / "ainvoke.yaml", record_mode="none", allow_playback_repeats=True):
+            return await real_ainvoke(*args, **kwargs)
+
+    real_ainvoke = provider.ainvoke
+    provider.find = replaying("find", provider.find, tmp_path)  # type: ignore[method-assign]
+    provider.deploy = replaying("deploy", provider.deploy)  # type: ignore[method-assign]
+    provider.teardown = replaying("teardown", provider.teardown)  # type: ignore[method-assign]
+    provider.ainvoke = ainvoke  # type: ignore[method-assign]
+    spec = {
+        "provider": "lambdalabs",
+        "name": "hostkit-compliance",
+        "model": "Qwen/Qwen2.5-0.5B-Instruct",
+        "instance": "gpu_1x_a10",
+        "region": "us-east-1",
+        "options": {"ssh_key_name": "hostkit-ci"},
+    }
+    report = recommend(
+        candidates=[spec],
+        inputs=["Say hello in five words."],
+        stream=False,
+        p95_target="5s",
+        concurrency=[1],
+        step_duration="0.2s",
+        config=config,
+    )
+    with contextlib.suppress(Exception):
+        provider.close()
+    (result,) = report.results
+    assert played == ["find", "deploy", "teardown"]  # plan -> deploy -> bench -> teardown
+    assert result.status == "measured" and result.meets and not result.reused
+    assert result.successes > 0 and result.candidate.usd_per_hour == pytest.approx(1.29)
+    assert report.plan.candidates[0].estimated_spend_usd == pytest.approx(1.29 * 660 / 3600)
+    assert result.usd_per_hour == pytest.approx(1.29)  # one replica needed, no rate target
+    assert result.usd_per_1k == pytest.approx(1.29 / (result.throughput_rps * 3600) * 1000)
+    assert report.winner is result and "[deployments.hostkit-compliance]" in (report.toml() or "")
+    assert not list(journal_dir().glob("*.json"))  # torn down: nothing left to clean up
