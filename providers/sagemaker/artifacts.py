@@ -133,4 +133,15 @@ def _put(provider: SageMakerProvider, bucket: str, key: str, archive: Path, size
             sent[1] = step
             report_progress(f"  {sent[0]:,} / {size:,} bytes")
 
-    provider.call(lambda: s3.upload_file(str(archive), bucket, key, Callback=progress), safe=True)
+    from .batch import TransformJobs
+
+    def send() -> None:
+        try:
+            s3.upload_file(str(archive), bucket, key, Callback=progress)
+        except Exception as error:  # boto3 wraps S3's answer: translate the answer
+            cause = error.__cause__ or error.__context__
+            if type(error).__name__ == "S3UploadFailedError" and isinstance(cause, Exception):
+                raise cause from None
+            raise
+
+    TransformJobs(provider).s3("s3:PutObject", bucket, send)

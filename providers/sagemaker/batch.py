@@ -25,12 +25,12 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import json
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from hostkit._models import CostEstimate, DeploymentSpec, InvokeResult, Usage
 from hostkit.adapters import build_chat_body, report_progress, result_from_completion
-from hostkit.errors import ConfigError, HostkitError, NotFound, ProviderError
+from hostkit.errors import AuthenticationError, ConfigError, HostkitError, NotFound, ProviderError
 
 from ._errors import already_exists, error_code
 
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
     from .provider import SageMakerProvider
 
+T = TypeVar("T")
 #: DescribeTransformJob's TransformJobStatus -> hostkit's job state
 STATES = {
     "InProgress": "running",
@@ -110,24 +111,57 @@ class TransformJobs:
         account = self.p.call(sts.get_caller_identity)["Account"]
         return f"sagemaker-{self.p.region}-{account}"
 
+    def s3(self, permission: str, bucket: str, call: Callable[[], T]) -> T:
+        """One S3 call; a refusal names the IAM permission it needs (S3 says only
+        "Access Denied")."""
+        try:
+            return self.p.call(call)
+        except AuthenticationError as error:
+            if "missing IAM permission" not in error.message:
+                error.message += (
+                    f" (the AWS credentials need {permission} on bucket {bucket}; set"
+                    " batch_bucket under [providers.sagemaker] to use another bucket)"
+                )
+            raise
+
     def ensure_bucket(self, bucket: str) -> None:
-        """Create ``bucket`` in the provider's region if it does not exist."""
+        """Create ``bucket`` in the provider's region if it does not exist; refuse one
+        in another region (SageMaker reads S3 in its own region) or one we cannot see."""
         s3 = self.p._client("s3")
         try:
             s3.head_bucket(Bucket=bucket)
             return
         except Exception as error:
-            if error_code(error) not in ("404", "NoSuchBucket", "NotFound"):
+            code = error_code(error)
+            if code in ("301", "PermanentRedirect"):
+                headers = (getattr(error, "response", {}).get("ResponseMetadata") or {}).get(
+                    "HTTPHeaders"
+                ) or {}
+                where = headers.get("x-amz-bucket-region", "another region")
+                raise ConfigError(
+                    f"batch_bucket: bucket {bucket} is in {where}, and SageMaker in"
+                    f" {self.p.region} reads and writes S3 in its own region; set batch_bucket"
+                    f" under [providers.sagemaker] to a bucket in {self.p.region}",
+                    provider=self.p.name,
+                ) from None
+            if code == "403":
+                raise AuthenticationError(
+                    f"bucket {bucket}: access denied (the AWS credentials need s3:ListBucket on"
+                    " it, or it belongs to another account; set batch_bucket under"
+                    " [providers.sagemaker] to a bucket of yours)",
+                    provider=self.p.name,
+                ) from None
+            if code not in ("404", "NoSuchBucket", "NotFound"):
                 raise self.p.map_error(error) from error
         report_progress(f"creating S3 bucket {bucket} in {self.p.region}")
         request: dict[str, Any] = {"Bucket": bucket}
         if self.p.region != "us-east-1":
             request["CreateBucketConfiguration"] = {"LocationConstraint": self.p.region}
         try:
-            s3.create_bucket(**request)
-        except Exception as error:
-            if error_code(error) != "BucketAlreadyOwnedByYou":
-                raise self.p.map_error(error) from error
+            self.s3("s3:CreateBucket", bucket, lambda: s3.create_bucket(**request))
+        except HostkitError as error:
+            if "BucketAlreadyOwnedByYou" not in error.message:
+                raise
 
     # -- submit ----------------------------------------------------------
     def submit(self, spec: DeploymentSpec, job: BatchJob) -> None:
@@ -158,7 +192,11 @@ class TransformJobs:
         s3 = self.p._client("s3")
         body = (job.folder / "sagemaker-input.jsonl").read_bytes()
         report_progress(f"uploading {len(body)} bytes to {job.staging[0]}")
-        self.p.call(lambda: s3.put_object(Bucket=data["bucket"], Key=data["input_key"], Body=body))
+        self.s3(
+            "s3:PutObject",
+            data["bucket"],
+            lambda: s3.put_object(Bucket=data["bucket"], Key=data["input_key"], Body=body),
+        )
         (job.folder / "sagemaker-input.jsonl").unlink(missing_ok=True)
         self._create_model(job, plan)
         request: dict[str, Any] = {
@@ -277,7 +315,11 @@ class TransformJobs:
         data = job.data
         key = f"{data['output_prefix']}{INPUT_NAME}.out"
         s3 = self.p._client("s3")
-        body = self.p.call(lambda: s3.get_object(Bucket=data["bucket"], Key=key)["Body"].read())
+        body = self.s3(
+            "s3:GetObject",
+            data["bucket"],
+            lambda: s3.get_object(Bucket=data["bucket"], Key=key)["Body"].read(),
+        )
         lines = body.split(b"\n")
         if lines and lines[-1] == b"":
             lines.pop()
@@ -346,7 +388,11 @@ class TransformJobs:
         for uri in job.staging:
             bucket, _, key = uri.removeprefix("s3://").partition("/")
             with contextlib.suppress(NotFound):
-                self.p.call(lambda b=bucket, k=key: s3.delete_object(Bucket=b, Key=k))
+                self.s3(
+                    "s3:DeleteObject",
+                    bucket,
+                    lambda b=bucket, k=key: s3.delete_object(Bucket=b, Key=k),
+                )
 
     # -- money -----------------------------------------------------------
     def cost(self, spec: DeploymentSpec, job: BatchJob, status: JobStatus | None) -> CostEstimate:

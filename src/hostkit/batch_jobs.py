@@ -632,7 +632,7 @@ def _endpoint_estimate(
         if hours is None:
             hours = 1.0
         estimate = provider.cost(spec, hours=float(hours))
-        return estimate, f"{hours:g} instance-hour(s) of the endpoint (billed while it is up)"
+        return estimate, f"{hours:g} hour(s) of the endpoint's instances (billed while it is up)"
     if isinstance(tokens, list | tuple) and len(tokens) == 2:
         estimate = provider.cost(spec, input_tokens=int(tokens[0]), output_tokens=int(tokens[1]))
         return estimate, f"~{tokens[0]} input and ~{tokens[1]} output tokens at the on-demand rate"

@@ -138,3 +138,40 @@ def test_a_local_model_needs_an_image(
     _model_dir(tmp_path)
     with pytest.raises(errors.ConfigError, match=r"image: '\./iris' is a local model"):
         provider.deploy(_spec("./iris").replace(image=None))
+
+
+def test_a_refused_upload_names_the_permission(
+    provider: SageMakerProvider, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import ClientError
+
+    monkeypatch.chdir(tmp_path)
+    _model_dir(tmp_path)
+
+    def deny(**kwargs: Any) -> None:
+        error = {"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}
+        raise ClientError(error, "PutObject")
+
+    provider._client("s3").meta.events.register("before-call.s3.PutObject", deny)
+    with pytest.raises(errors.AuthenticationError, match=f"s3:PutObject on bucket {BUCKET}"):
+        provider.deploy(_spec("./iris"))
+
+
+def test_a_bucket_in_another_region_is_refused(
+    provider: SageMakerProvider, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import ClientError
+
+    monkeypatch.chdir(tmp_path)
+    _model_dir(tmp_path)
+
+    def moved(**kwargs: Any) -> None:  # what S3 answers HeadBucket for another region's bucket
+        response = {
+            "Error": {"Code": "301", "Message": "Moved Permanently"},
+            "ResponseMetadata": {"HTTPHeaders": {"x-amz-bucket-region": "eu-west-1"}},
+        }
+        raise ClientError(response, "HeadBucket")
+
+    provider._client("s3").meta.events.register("before-call.s3.HeadBucket", moved)
+    with pytest.raises(errors.ConfigError, match=r"is in eu-west-1.*batch_bucket"):
+        provider.deploy(_spec("./iris"))
