@@ -436,3 +436,13 @@ def test_dedicated_cloud_candidate_plan_deploy_bench_teardown_on_lambda_recordin
     assert result.usd_per_1k == pytest.approx(1.29 / (result.throughput_rps * 3600) * 1000)
     assert report.winner is result and "[deployments.hostkit-compliance]" in (report.toml() or "")
     assert not list(journal_dir().glob("*.json"))  # torn down: nothing left to clean up
+
+
+def test_a_dead_run_with_nothing_left_is_forgotten() -> None:
+    from hostkit.recommend import leftover_runs
+
+    journal_dir().mkdir(parents=True)
+    done = {"run_id": "r1", "created": [{"name": "a", "provider": "local", "state": "torn down"}]}
+    (journal_dir() / "r1.json").write_text(json.dumps(done))
+    assert leftover_runs() == []
+    assert not list(journal_dir().iterdir())

@@ -602,16 +602,20 @@ def leftover_runs() -> list[dict[str, Any]]:
         lock = _take_lock(path.with_suffix(".lock"))
         if lock is None:
             continue  # that run is alive
-        os.close(lock)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
+            os.close(lock)
             continue
-        if any(
-            e.get("state") != "torn down" and e.get("state") != "kept"
-            for e in data.get("created", [])
-        ):
+        pending = [
+            e for e in data.get("created", []) if e.get("state") not in ("torn down", "kept")
+        ]
+        if pending:
             found.append(data)
+        else:  # killed after its last teardown: the journal holds nothing left to do
+            path.unlink(missing_ok=True)
+            path.with_suffix(".lock").unlink(missing_ok=True)
+        os.close(lock)
     return found
 
 
