@@ -834,10 +834,8 @@ def _state(
 ) -> tuple[str, str | None]:
     """hostkit's status (and a failure reason) from Serve's application status."""
     status = app.get("status")
-    if status in TERMINAL_FAILURES:
-        return "failed", _reason(app.get("message") or details.get("message") or status)
-    if status == "UNHEALTHY" and not running:
-        return "failed", _reason(app.get("message") or details.get("message") or status)
+    if status in TERMINAL_FAILURES or (status == "UNHEALTHY" and not running):
+        return "failed", _failure(app, details)
     if status == "DELETING":
         return "updating", None
     if status == "RUNNING" and details.get("status") == "HEALTHY":
@@ -849,6 +847,13 @@ def _state(
             return "scaled_to_zero", None
         return ("updating" if running else "deploying"), None
     return "deploying", None
+
+
+def _failure(app: Mapping[str, Any], details: Mapping[str, Any]) -> str:
+    """Ray's words for a failed application: its message, then its deployment's (a crash
+    loop's application message only says the deployment failed; the deployment's says why)."""
+    reasons = [_reason(m) for m in (app.get("message"), details.get("message")) if m]
+    return "; ".join(reasons) or str(app.get("status"))
 
 
 def _reason(message: str) -> str:

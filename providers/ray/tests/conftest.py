@@ -1,4 +1,4 @@
-"""A real single-node Ray head on loopback, once per test session.
+"""A real single-node Ray head on loopback, started once for the tests that use it.
 
 The head (see :mod:`hostkit_providers.ray.local_head`) runs in a session of its own;
 the fixture ends every process of that session by pid at the end, whatever happens,
@@ -17,8 +17,10 @@ from hostkit_providers.ray.local_head import RayHead, start_head, stop_head
 HERE = Path(__file__).parent
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ray_head() -> Iterator[RayHead]:
+    """One head for the module that uses it (test_ray.py), stopped when that module is done
+    rather than at the end of the whole run, so its idle daemons do not slow later tests."""
     pytest.importorskip(
         "ray.serve", reason='the ray extra is not installed (pip install "hostkit-ml[ray]")'
     )

@@ -138,6 +138,17 @@ def test_a_model_the_cluster_cannot_import_fails_with_rays_reason(
     assert "broken" not in apps(ray_head)
 
 
+def test_a_replica_that_cannot_start_fails_the_deploy_with_its_reason(
+    provider: Any, ray_head: Any
+) -> None:
+    """The module imports but the callable is missing: the build passes, every replica's
+    constructor fails, and Serve gives up (a crash loop) - DeploymentFailed, app removed."""
+    with pytest.raises(DeploymentFailed) as caught:
+        provider.deploy({"name": "noattr", "model": "hostkit_examples.study_score:no_such_fn"})
+    assert "no_such_fn" in str(caught.value)
+    assert "noattr" not in apps(ray_head)
+
+
 def test_an_unrelated_serve_app_is_untouched(provider: Any, ray_head: Any) -> None:
     details = httpx.get(ray_head.address + APPS, timeout=30).json()
     body = {
