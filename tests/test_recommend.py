@@ -10,7 +10,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -307,21 +306,31 @@ def test_failed_deploy_is_shown_with_its_reason_and_keep_winner_keeps_only_the_w
 
 
 def test_ctrl_c_mid_candidate_tears_down_what_the_run_created(project: Path) -> None:
-    def interrupt(message: str) -> None:  # a real SIGINT, as Ctrl-C sends it, mid-step
-        if message.startswith("bench fast-one: concurrency 2"):
-            threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
-
-    with pytest.raises(KeyboardInterrupt):
-        recommend(
-            candidates=["fast-one"],
-            inputs="in.jsonl",
-            concurrency=[1, 2],
-            step_duration="1s",
-            progress=interrupt,
-        )
+    """A real SIGINT (what Ctrl-C sends) to the CLI while it measures a candidate."""
+    state = Path(os.environ["HOSTKIT_STATE_DIR"])
+    command = [
+        sys.executable, "-m", "hostkit", "recommend", "--candidates", "fast-one",
+        "--inputs", "in.jsonl", "--p95", "200ms", "--concurrency", "1",
+        "--step-duration", "60s", "-q",
+    ]  # fmt: skip
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    record = state / "local" / "fast-one.json"
+    deadline = time.monotonic() + 60
+    while not record.exists() or '"ready"' not in record.read_text():
+        assert child.poll() is None, child.stderr.read() if child.stderr else ""
+        assert time.monotonic() < deadline, "the candidate never became ready"
+        time.sleep(0.1)
+    time.sleep(1.0)  # into the measurement
+    child.send_signal(signal.SIGINT)
+    try:
+        child.wait(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode != 0
     assert not [d for d in hostkit.list_deployments().deployments if d.provider == "local"]
     assert not list(journal_dir().glob("*.json"))
-    assert not _gone(os.environ["HOSTKIT_STATE_DIR"])
+    assert not _gone(str(state))
 
 
 # -- a serverless candidate through a real adapter, from recorded fixtures ----------------
