@@ -109,6 +109,7 @@ class RayProvider(Provider):
     def setup(self) -> None:
         self._dashboard: HttpClient | None = None
         self._proxies: dict[str, HttpClient] = {}
+        self._samples: dict[str, Any] = {}  # the last metrics sample per deployment
         address = self.address
         if urlsplit(address).scheme not in ("http", "https"):
             raise ConfigError(
@@ -514,6 +515,7 @@ class RayProvider(Provider):
                 for r in replicas
             ],
             "route_prefix": app.get("route_prefix"),
+            "deployed_at": app.get("last_deployed_time_s"),
         }
         if reason:
             raw["failure_reason"] = reason
@@ -631,8 +633,21 @@ class RayProvider(Provider):
         return replica_logs(self, deployment.name, since=since, follow=follow)
 
     def metrics(self, deployment: Deployment, *, since: float | None = None) -> Metrics | None:
-        """Replica figures the Serve API reports (request counts need Prometheus: None)."""
-        return None
+        """Requests, errors and mean latency through Serve's proxy since this provider's
+        previous sample (the first: since the deploy), from Ray's Prometheus metrics
+        (see metrics.py); None when no node's metrics endpoint is reachable."""
+        from hostkit_providers.ray.metrics import serve_metrics
+
+        deployed_at = (deployment.raw or {}).get("deployed_at")
+        metrics, sample = serve_metrics(
+            self,
+            deployment.name,
+            self._samples.get(deployment.name),
+            float(deployed_at) if isinstance(deployed_at, int | float) else None,
+        )
+        if sample is not None:
+            self._samples[deployment.name] = sample
+        return metrics
 
     # -- scale ----------------------------------------------------------------------
     def _scale(

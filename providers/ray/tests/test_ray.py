@@ -120,6 +120,13 @@ def test_lifecycle_of_a_python_model(provider: Any, ray_head: Any) -> None:
         assert app["deployed_app_config"]["import_path"] == "hostkit_providers.ray.serve_app:build"
         with pytest.raises(Unsupported, match="answers in one piece"):
             provider.stream(deployment, "hi")
+        # Ray exports its metrics every few seconds: wait for the two invokes to show
+        total, deadline = 0, time.monotonic() + 60
+        while total < 2 and time.monotonic() < deadline:
+            metrics = provider.metrics(found)
+            total += metrics.invocations if metrics else 0
+            time.sleep(1)
+        assert total >= 2 and metrics is not None and metrics.source.startswith("Ray's")
     finally:
         provider.teardown("score")
     assert "score" not in apps(ray_head)

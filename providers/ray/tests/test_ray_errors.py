@@ -112,3 +112,26 @@ def test_status_from_a_recorded_listing(ray: Any) -> None:
     assert "cannot import 'no_such_module_xyz'" in reason
     assert sorted(d.name for d in ray.list_deployments()) == ["broken", "good"]
     assert ray.find("elsewhere") is None
+
+
+def test_metrics_sum_one_applications_counters_over_its_label_sets() -> None:
+    from hostkit_providers.ray.metrics import parse_sample
+
+    common = 'Component="core_worker",NodeAddress="10.0.0.1",WorkerId="ab"'
+    text = "\n".join(
+        [
+            "# HELP ray_serve_num_http_requests_total Requests",
+            f'ray_serve_num_http_requests_total{{{common},application="m",method="POST",'
+            'route="/m",status_code="200"} 5.0',
+            f'ray_serve_num_http_requests_total{{{common},application="m",method="POST",'
+            'route="/m",status_code="400"} 1.0',
+            f'ray_serve_num_http_requests_total{{{common},application="other",route="/o"}} 9.0',
+            f'ray_serve_num_http_error_requests_total{{{common},application="m",'
+            'error_code="400"} 1.0',
+            f'ray_serve_http_request_latency_ms_sum{{{common},application="m"}} 30.0',
+            f'ray_serve_http_request_latency_ms_count{{{common},application="m"}} 6.0',
+        ]
+    )
+    sample = parse_sample(text, "m", at=100.0)
+    assert (sample.requests, sample.errors) == (6.0, 1.0)
+    assert sample.latency_sum_ms / sample.latency_count == 5.0
