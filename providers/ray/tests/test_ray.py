@@ -523,3 +523,40 @@ def test_our_application_overwritten_after_our_write_is_an_error(
         provider.teardown("contested")
         _remove_direct(ray_head, "contested")
     assert "contested" not in apps(ray_head)
+
+
+def test_the_same_deployment_block_runs_on_local_and_on_ray(
+    ray_head: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only `provider` changes between the two hostkit.toml files (the issue's swap)."""
+    monkeypatch.setenv("HOSTKIT_STATE_DIR", str(tmp_path / "state"))
+    block = (
+        "[deployments.swap]\n"
+        'provider = "{provider}"\n'
+        'model = "hostkit_examples.study_score:predict"\n'
+        "replicas = 2\n"
+    )
+    providers = (
+        "[providers.ray]\n"
+        f'address = "{ray_head.address}"\n'
+        f'serve_url = "{ray_head.serve_url}"\n'
+        "replica_cpus = 0.1\n\n"
+    )
+    answers = {}
+    for provider in ("local", "ray"):
+        config = tmp_path / f"{provider}.toml"
+        config.write_text(providers + block.replace("{provider}", provider))
+        deployment = hostkit.deploy("swap", config=config)
+        try:
+            assert deployment.provider == provider and deployment.replicas == 2
+            answers[provider] = deployment.invoke({"hours": 6}).output
+        finally:
+            deployment.teardown()
+    assert (
+        answers["local"]
+        == answers["ray"]
+        == {
+            "scores": [71.5],
+            "model": answers["local"]["model"],
+        }
+    )
