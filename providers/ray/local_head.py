@@ -79,7 +79,7 @@ def session_members(session: int) -> list[int]:
     return members
 
 
-def stop_session(session: int, grace: float = 15.0) -> list[int]:
+def stop_session(session: int, grace: float = 5.0) -> list[int]:
     """SIGTERM every process of ``session``, then SIGKILL what remains; returns the pids
     still there afterwards (none, normally)."""
     if session <= 1 or session == os.getsid(0):

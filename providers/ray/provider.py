@@ -104,7 +104,7 @@ class RayProvider(Provider):
     }
     deploy_timeout = 600.0
     poll_initial = 0.25
-    poll_max = 2.0
+    poll_max = 1.0  # one cheap GET of the dashboard per poll
 
     def setup(self) -> None:
         self._dashboard: HttpClient | None = None

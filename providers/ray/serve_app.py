@@ -133,13 +133,14 @@ class HostkitModel:
         raise RuntimeError(f"the LLM server did not answer {path} in time: {' '.join(command)}")
 
     def _stop_upstream(self) -> None:
-        if self.upstream is not None and self.upstream.poll() is None:
-            self.upstream.terminate()
+        upstream = getattr(self, "upstream", None)  # None too when __init__ failed early
+        if upstream is not None and upstream.poll() is None:
+            upstream.terminate()
             try:
-                self.upstream.wait(timeout=10)
+                upstream.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                self.upstream.kill()
-                self.upstream.wait(timeout=5)
+                upstream.kill()
+                upstream.wait(timeout=5)
 
     def __del__(self) -> None:
         self._stop_upstream()
