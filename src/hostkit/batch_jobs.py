@@ -539,7 +539,8 @@ def run_native(
             if job.state != "submitted":
                 native.submit(job)
             status = native.wait(job)
-            if status.state == "cancelled":
+            if status.state == "cancelled":  # stopped on the platform, not by us
+                provider.finish_batch_job(job, keep_staging=keep_staging)
                 job.forget()
                 summary.duration_s = time.perf_counter() - began
                 summary.cost_note = f"job {job.job_id or job.key} was cancelled on the platform"

@@ -59,6 +59,8 @@ class FakeBatchTransform:
     def __init__(self, s3: Any) -> None:
         self.s3 = s3
         self.runs = 0
+        #: what the job's container answers for one input line
+        self.container: Callable[[bytes], bytes] = container
         #: called before each wait; may raise Killed or KeyboardInterrupt
         self.before_wait: Callable[[], None] | None = None
 
@@ -80,7 +82,7 @@ class FakeBatchTransform:
         source = job.transform_input["DataSource"]["S3DataSource"]["S3Uri"]
         bucket, _, key = source.removeprefix("s3://").partition("/")
         body = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        answers = b"".join(container(line) + b"\n" for line in body.splitlines())
+        answers = b"".join(self.container(line) + b"\n" for line in body.splitlines())
         target = job.transform_output["S3OutputPath"].removeprefix("s3://")
         out_bucket, _, prefix = target.partition("/")
         name = key.rsplit("/", 1)[-1]
@@ -392,3 +394,68 @@ def test_dry_run_estimates_both_paths_and_creates_nothing(
 def test_other_providers_say_native_batch_is_unsupported(tmp_path: Path) -> None:
     with pytest.raises(errors.Unsupported, match="without --native works there"):
         run_native("local:echo", _input(tmp_path), tmp_path / "out.jsonl", poll_s=0)
+
+
+def test_a_hub_model_runs_in_the_llm_container_with_chat_bodies(
+    service: FakeBatchTransform, aws: dict[str, Any], tmp_path: Path
+) -> None:
+    def llm(line: bytes) -> bytes:  # what TGI's Messages API answers for one request
+        body = json.loads(line)
+        question = body["messages"][-1]["content"]
+        return json.dumps(
+            {
+                "object": "chat.completion",
+                "id": "",
+                "model": body["model"],
+                "choices": [
+                    {"index": 0, "message": {"role": "assistant", "content": question[::-1]}}
+                ],
+                "usage": {"prompt_tokens": 10, "completion_tokens": 4, "total_tokens": 14},
+            }
+        ).encode()
+
+    service.container = llm
+    provider = _provider(service)
+    spec = DeploymentSpec(
+        provider="sagemaker",
+        name="llama-batch",
+        model="meta-llama/Llama-3.1-8B-Instruct",
+        instance="ml.g4dn.xlarge",
+    )
+    source = tmp_path / "in.jsonl"
+    source.write_text(
+        "".join(
+            json.dumps({"id": w, "request": w, "params": {"max_tokens": 8}}) + "\n"
+            for w in ("abc", "hello")
+        )
+    )
+    from hostkit import _api
+
+    original = _api.provider_for
+    _api.provider_for = lambda name, config=None: provider  # type: ignore[assignment]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            summary = run_native(spec, source, tmp_path / "out.jsonl", poll_s=0)
+    finally:
+        _api.provider_for = original
+    assert (summary.ok, summary.input_tokens, summary.output_tokens) == (2, 20, 8)
+    rows = _records(tmp_path / "out.jsonl")
+    assert [r["result"]["text"] for r in rows] == ["cba", "olleh"]
+    (job,) = aws["sagemaker"].list_transform_jobs()["TransformJobSummaries"]
+    assert job["TransformJobStatus"] == "Completed"
+    assert aws["sagemaker"].list_models()["Models"] == []
+
+
+def test_a_job_stopped_on_the_platform_leaves_nothing_and_writes_nothing(
+    provider: SageMakerProvider, service: FakeBatchTransform, aws: dict[str, Any], tmp_path: Path
+) -> None:
+    def stopped_in_the_console() -> None:
+        for job in service.jobs.values():
+            job.transform_job_status = "Stopped"
+
+    service.before_wait = stopped_in_the_console
+    summary = _native(provider, _input(tmp_path), tmp_path / "out.jsonl")
+    assert not summary.completed and summary.ok == 0 and "cancelled" in (summary.cost_note or "")
+    assert _objects(aws) == [] and aws["sagemaker"].list_models()["Models"] == []
+    assert list(jobs_dir().iterdir()) == []
