@@ -56,6 +56,9 @@ DEPLOYMENT = "HostkitModel"
 DEFAULT_ADDRESS = "http://127.0.0.1:8265"
 ADDRESS_ENV = "RAY_DASHBOARD_ADDRESS"
 SERVE_PORT = 8000
+#: seconds between Serve's health checks of a replica (Serve's default: 10); three failed
+#: checks (a stuck model call, an exited LLM server) and Serve replaces the replica
+HEALTH_CHECK_PERIOD_S = 2.0
 #: seconds an autoscaled application idles at its last replica before going to zero
 DEFAULT_IDLE_S = 60.0
 OPTIONS = {
@@ -367,7 +370,11 @@ class RayProvider(Provider):
                 else {}
             ),
         }
-        deployment: dict[str, Any] = {"name": DEPLOYMENT, **self._replicas_config(spec)}
+        deployment: dict[str, Any] = {
+            "name": DEPLOYMENT,
+            **self._replicas_config(spec),
+            "health_check_period_s": HEALTH_CHECK_PERIOD_S,
+        }
         actor: dict[str, Any] = {}
         cpus = options.get("num_cpus", self.setting("replica_cpus"))
         if cpus is not None:

@@ -52,6 +52,8 @@ from starlette.responses import Response, StreamingResponse
 DEPLOYMENT = "HostkitModel"
 MAX_BODY_BYTES = 100 * 2**20
 DEFAULT_REQUEST_TIMEOUT = 60.0
+#: seconds past its deadline a model call may run before the replica reports unhealthy
+STUCK_GRACE_S = 5.0
 log = logging.getLogger("ray.serve")
 
 
@@ -94,6 +96,7 @@ class HostkitModel:
         self._client: Any = None
         # one model call at a time per replica, off the event loop (as local's workers)
         self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="hostkit-model")
+        self._running_since: float | None = None  # when the model call now running began
         if self.kind == "python":
             self.predictor = load_predictor(args["model"], args.get("workdir"))
             size = args.get("max_batch_size")
@@ -186,7 +189,7 @@ class HostkitModel:
                 status, payload = await asyncio.wait_for(self._batched(body), self.request_timeout)
             else:
                 loop = asyncio.get_running_loop()
-                future = loop.run_in_executor(self._pool, run_invoke, self.predictor, body)
+                future = loop.run_in_executor(self._pool, self._timed, run_invoke, body)
                 status, payload = await asyncio.wait_for(future, self.request_timeout)
         except TimeoutError:
             message = f"the model call exceeded its {self.request_timeout:g} s deadline"
@@ -197,7 +200,32 @@ class HostkitModel:
     async def _batched(self, bodies: list[bytes]) -> list[tuple[int, bytes]]:
         """Up to max_batch_size requests: the model gets their inputs as one list."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, self._run_batch, bodies)
+        return await loop.run_in_executor(self._pool, self._timed, self._run_batch, bodies)
+
+    def _timed(self, call: Any, payload: Any) -> Any:
+        """Run one model call in the model thread, noting when it started."""
+        self._running_since = time.monotonic()
+        try:
+            return call(self.predictor, payload) if call is run_invoke else call(payload)
+        finally:
+            self._running_since = None
+
+    def check_health(self) -> None:
+        """Serve's health check (every HEALTH_CHECK_PERIOD_S; three failures in a row and
+        Serve replaces the replica): an LLM server that exited, or a model call stuck past
+        its deadline plus a grace (its thread cannot be got back), fails it."""
+        upstream = self.upstream
+        if upstream is not None and upstream.poll() is not None:
+            raise RuntimeError(f"the LLM server exited with status {upstream.returncode}")
+        since = self._running_since
+        if since is None:
+            return
+        running = time.monotonic() - since
+        if running > self.request_timeout + STUCK_GRACE_S:
+            raise RuntimeError(
+                f"a model call has run {running:.0f}s, past its {self.request_timeout:g}s"
+                " deadline (request_timeout); replacing this replica"
+            )
 
     def _run_batch(self, bodies: list[bytes]) -> list[tuple[int, bytes]]:
         assert self.predictor is not None

@@ -24,6 +24,13 @@ def slow_echo(payload: Any) -> Any:
     return {"echo": payload, "pid": os.getpid()}
 
 
+def hang_on_request(payload: Any) -> Any:
+    """Never returns for ``"hang"``; answers anything else at once."""
+    if payload == "hang":
+        time.sleep(3600)
+    return {"echo": payload, "pid": os.getpid()}
+
+
 def build_unrelated(args: dict[str, Any]) -> Any:
     """An application builder for a plain Serve app (not hostkit's)."""
     from ray import serve

@@ -559,3 +559,31 @@ def test_the_same_deployment_block_runs_on_local_and_on_ray(
             "model": answers["local"]["model"],
         }
     )
+
+
+def test_a_stuck_model_call_times_out_and_its_replica_is_replaced(
+    provider: Any, ray_head: Any
+) -> None:
+    """504 at the deadline; Serve's health check then finds the stuck call and replaces the
+    replica (its model thread cannot be got back), and the next request is served."""
+    deployment = provider.deploy(
+        {
+            "name": "stuck",
+            "model": f"{HERE / 'ray_test_apps.py'}:hang_on_request",
+            "options": {"request_timeout": 1},
+        }
+    )
+    try:
+        (before,) = running_pids(apps(ray_head)["stuck"])
+        with pytest.raises(hostkit.errors.Timeout, match="deadline"):
+            provider.invoke(deployment, "hang")
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            pids = running_pids(apps(ray_head)["stuck"])
+            if pids and before not in pids:
+                break
+            time.sleep(0.5)
+        assert pids and before not in pids, "the stuck replica was not replaced"
+        assert provider.invoke(deployment, "hello").output["echo"] == "hello"
+    finally:
+        provider.teardown("stuck")
