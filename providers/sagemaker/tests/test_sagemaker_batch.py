@@ -459,3 +459,44 @@ def test_a_job_stopped_on_the_platform_leaves_nothing_and_writes_nothing(
     assert not summary.completed and summary.ok == 0 and "cancelled" in (summary.cost_note or "")
     assert _objects(aws) == [] and aws["sagemaker"].list_models()["Models"] == []
     assert list(jobs_dir().iterdir()) == []
+
+
+def test_the_cli_runs_a_native_job_from_the_config_and_a_dry_run(
+    service: FakeBatchTransform,
+    aws: dict[str, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import hostkit.batch_jobs
+    from hostkit.cli import main
+
+    Path("hostkit.toml").write_text(
+        f'[providers.sagemaker]\nregion = "{REGION}"\nrole_arn = "{ROLE}"\n'
+        '\n[prices.sagemaker."batch-transform:ml.m5.xlarge"]\nusd_per_hour = 0.3\n'
+        'source = "test"\n'
+        f'\n[deployments.doubler]\nprovider = "sagemaker"\nmodel = "{SPEC.model}"\n'
+        f'image = "{IMAGE}"\ninstance = "ml.m5.xlarge"\nreplicas = 2\n'
+    )
+    real_setup = SageMakerProvider.setup
+
+    def setup(self: SageMakerProvider) -> None:
+        real_setup(self)
+        self.sleep = service.wait
+
+    monkeypatch.setattr(SageMakerProvider, "setup", setup)
+    monkeypatch.setattr(hostkit.batch_jobs, "POLL_S", 0)
+    source, sink = _input(tmp_path), tmp_path / "out.jsonl"
+
+    assert main(["batch", "doubler", str(source), "-o", str(sink), "--native", "--dry-run"]) == 0
+    printed = capsys.readouterr().out
+    assert "native job: $0.10" in printed and "nothing was uploaded" in printed  # 2 x 10 min
+    assert aws["s3"].list_buckets()["Buckets"] == []
+
+    args = ["batch", "doubler", str(source), "-o", str(sink), "--native", "--json"]
+    assert main(args) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert (summary["ok"], summary["total"], summary["completed"]) == (5, 5, True)
+    assert summary["cost_usd"] == pytest.approx(2 * 0.3 * 90 / 3600)
+    assert [r["result"]["output"]["y"] for r in _records(sink)] == [0, 2, 4, 6, 8]
+    assert _objects(aws) == [] and aws["sagemaker"].list_models()["Models"] == []
