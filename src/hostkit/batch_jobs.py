@@ -371,17 +371,19 @@ class _Native:
                 entry = order.get(current.key)
                 if entry is None or current.key in done:
                     continue
-                index, item = entry
+                index = entry[0]
                 outcome = results.get(index) or _missing(job, status)
+                # the record names the input's line as the endpoint path does (its hash is
+                # of the line's own request and params, not of the --param sent with it)
                 if isinstance(outcome, InvokeResult):
-                    writer.write(_ok_record(item, outcome, 1))
+                    writer.write(_ok_record(current, outcome, 1))
                     summary.ok += 1
                     summary.input_tokens = _plus(summary.input_tokens, outcome.usage.input_tokens)
                     summary.output_tokens = _plus(
                         summary.output_tokens, outcome.usage.output_tokens
                     )
                 else:
-                    writer.write(_error_record(item, outcome, 1))
+                    writer.write(_error_record(current, outcome, 1))
                     summary.failed += 1
                     name = type(outcome).__name__
                     summary.errors[name] = summary.errors.get(name, 0) + 1

@@ -22,7 +22,7 @@ import pytest
 from hostkit_providers.sagemaker import SageMakerProvider
 
 from hostkit import DeploymentSpec, errors, get_provider
-from hostkit.batch import batch
+from hostkit.batch import batch, read_input
 from hostkit.batch_jobs import BatchJob, estimate_native, jobs_dir, run_native
 
 ACCOUNT = "123456789012"  # moto's default account
@@ -39,6 +39,7 @@ SPEC = DeploymentSpec(
     replicas=2,
     options={"max_concurrent_transforms": 4},
 )
+EVERY = {"temperature": 0}
 #: fields that differ between two runs of the same request (time, ids)
 VOLATILE = ("latency_s", "ttft_s", "request_id", "timings")
 
@@ -59,6 +60,8 @@ class FakeBatchTransform:
     def __init__(self, s3: Any) -> None:
         self.s3 = s3
         self.runs = 0
+        #: the input object of every job run
+        self.inputs: list[bytes] = []
         #: what the job's container answers for one input line
         self.container: Callable[[bytes], bytes] = container
         #: called before each wait; may raise Killed or KeyboardInterrupt
@@ -82,6 +85,7 @@ class FakeBatchTransform:
         source = job.transform_input["DataSource"]["S3DataSource"]["S3Uri"]
         bucket, _, key = source.removeprefix("s3://").partition("/")
         body = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        self.inputs.append(body)
         answers = b"".join(self.container(line) + b"\n" for line in body.splitlines())
         target = job.transform_output["S3OutputPath"].removeprefix("s3://")
         out_bucket, _, prefix = target.partition("/")
@@ -436,12 +440,19 @@ def test_a_hub_model_runs_in_the_llm_container_with_chat_bodies(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            summary = run_native(spec, source, tmp_path / "out.jsonl", poll_s=0)
+            summary = run_native(spec, source, tmp_path / "out.jsonl", poll_s=0, params=EVERY)
+            # the records answer the input's lines as the endpoint path hashes them, so a
+            # rerun (with the same --param) finds every id done and refuses nothing
+            again = run_native(spec, source, tmp_path / "out.jsonl", poll_s=0, params=EVERY)
     finally:
         _api.provider_for = original
     assert (summary.ok, summary.input_tokens, summary.output_tokens) == (2, 20, 8)
+    assert (again.skipped, again.ok) == (2, 0)
     rows = _records(tmp_path / "out.jsonl")
     assert [r["result"]["text"] for r in rows] == ["cba", "olleh"]
+    assert [r["request_sha256"] for r in rows] == [i.request_sha256 for i in read_input(source)]
+    sent = json.loads(service.inputs[0].splitlines()[0])
+    assert sent["temperature"] == 0 and sent["max_tokens"] == 8  # --param and the line's
     (job,) = aws["sagemaker"].list_transform_jobs()["TransformJobSummaries"]
     assert job["TransformJobStatus"] == "Completed"
     assert aws["sagemaker"].list_models()["Models"] == []
