@@ -35,3 +35,14 @@ def test_cli_native_flags(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert "without --native works there" in capsys.readouterr().err
     assert main(["batch", "local:echo", str(source), "-o", str(out), "--dry-run"]) == 2
     assert "add --native" in capsys.readouterr().err
+
+
+def test_an_unreadable_journal_is_a_clear_error(tmp_path: Path) -> None:
+    from hostkit.batch_jobs import BatchJob
+
+    folder = tmp_path / "job"
+    folder.mkdir()
+    (folder / "job.json").write_text('{"key": "hostkit-x"}')  # cut short
+    with pytest.raises(errors.ConfigError, match=r"journal .* is unreadable.*may still be running"):
+        BatchJob.load(folder)
+    assert BatchJob.load(tmp_path / "none") is None

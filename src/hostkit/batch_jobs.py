@@ -162,34 +162,35 @@ class BatchJob:
 
     @classmethod
     def load(cls, folder: Path) -> BatchJob | None:
-        """The job journalled in ``folder`` (None: none, or an unreadable journal)."""
+        """The job journalled in ``folder`` (None: none); an unreadable one is a ConfigError."""
+        journal = folder / "job.json"
         try:
-            data = json.loads((folder / "job.json").read_bytes())
+            data = json.loads(journal.read_bytes())
+            return cls(
+                key=data["key"],
+                provider=data["provider"],
+                deployment=data["deployment"],
+                model=data["model"],
+                folder=folder,
+                output=data["output"],
+                input=data["input"],
+                input_sha256=data["input_sha256"],
+                count=int(data["count"]),
+                state=data.get("state", "planned"),
+                job_id=data.get("job_id"),
+                staging=list(data.get("staging") or []),
+                created=dict(data.get("created") or {}),
+                data=dict(data.get("data") or {}),
+                created_at=data.get("created_at", ""),
+            )
         except FileNotFoundError:
             return None
-        except (OSError, ValueError) as error:
+        except (OSError, ValueError, KeyError, TypeError) as error:
             raise ConfigError(
-                f"batch --native: the job journal {folder / 'job.json'} is unreadable ({error});"
-                " it names a platform job that may still be running: check the platform's"
+                f"batch --native: the job journal {journal} is unreadable ({error!r}); it"
+                " names a platform job that may still be running: check the platform's"
                 " console, then delete the folder to start over"
             ) from None
-        return cls(
-            key=data["key"],
-            provider=data["provider"],
-            deployment=data["deployment"],
-            model=data["model"],
-            folder=folder,
-            output=data["output"],
-            input=data["input"],
-            input_sha256=data["input_sha256"],
-            count=int(data["count"]),
-            state=data.get("state", "planned"),
-            job_id=data.get("job_id"),
-            staging=list(data.get("staging") or []),
-            created=dict(data.get("created") or {}),
-            data=dict(data.get("data") or {}),
-            created_at=data.get("created_at", ""),
-        )
 
     def requests(self) -> Iterator[tuple[int, BatchItem]]:
         """(index, item) of every request in the plan, in plan order."""
