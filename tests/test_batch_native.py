@@ -46,3 +46,37 @@ def test_an_unreadable_journal_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(errors.ConfigError, match=r"journal .* is unreadable.*may still be running"):
         BatchJob.load(folder)
     assert BatchJob.load(tmp_path / "none") is None
+
+
+class _Terminal:
+    """A stdin that is a terminal and answers one line."""
+
+    def __init__(self, answer: str, tty: bool = True) -> None:
+        self.answer, self.tty = answer, tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+    def readline(self) -> str:
+        return self.answer
+
+
+@pytest.mark.parametrize(
+    ("stdin", "cancels"),
+    [(_Terminal("y\n"), True), (_Terminal("\n"), False), (_Terminal("y\n", tty=False), False)],
+)
+def test_ctrl_c_asks_on_a_terminal_and_leaves_the_job_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    stdin: _Terminal,
+    cancels: bool,
+) -> None:
+    from types import SimpleNamespace
+
+    from hostkit.cli_batch import _ask_cancel
+
+    monkeypatch.setattr("sys.stdin", stdin)
+    job = SimpleNamespace(provider="sagemaker", job_id="hostkit-x-1", key="hostkit-x-1")
+    assert _ask_cancel(job) is cancels
+    asked = capsys.readouterr().err
+    assert ("cancel the sagemaker batch job hostkit-x-1?" in asked) is stdin.tty
