@@ -80,3 +80,21 @@ def test_ctrl_c_asks_on_a_terminal_and_leaves_the_job_otherwise(
     assert _ask_cancel(job) is cancels
     asked = capsys.readouterr().err
     assert ("cancel the sagemaker batch job hostkit-x-1?" in asked) is stdin.tty
+
+
+def test_every_provider_but_sagemaker_and_groq_refuses_native_batch_with_the_sentence() -> None:
+    import hostkit
+    from hostkit._provider import Provider
+    from hostkit._registry import provider_class
+
+    native = set()
+    for info in hostkit.available_providers():
+        if not info.installed:
+            continue
+        cls = provider_class(info.name)
+        if cls.submit_batch_job is not Provider.submit_batch_job:
+            native.add(info.name)
+            continue
+        message = str(Provider._no_native_batch(cls.__new__(cls)))
+        assert "without --native works there" in message, info.name
+    assert native == {"sagemaker", "groq"}
