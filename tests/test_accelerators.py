@@ -161,7 +161,8 @@ def test_h100_and_l4_picks_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
     assert pick("replicate", "H100:1") == "gpu-h100"
     assert pick("huggingface", "H100:1") == "nvidia-h100-x1"
     assert pick("vertex", "H100:1") == "a3-highgpu-1g"
-    assert pick("sagemaker", "L4:1") == "ml.g6.xlarge"
+    # priced rows win (resolve_accelerator): ml.g6.2xlarge has a (secondary) price, g6.xlarge none
+    assert pick("sagemaker", "L4:1") == "ml.g6.2xlarge"
     assert pick("vertex", "L4:1") == "g2-standard-4"
 
 

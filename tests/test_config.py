@@ -358,7 +358,7 @@ def test_an_unknown_provider_setting_names_the_allowed_ones(
     assert message.startswith(f"{file} [providers.with-settings]: unknown setting 'colour'")
     assert caught.value.provider == "with-settings"
     assert (
-        "allowed: api_key, api_key_env, base_url, max_retries, project, region,"
+        "allowed: api_key, api_key_env, base_url, max_connections, max_retries, project, region,"
         " state_dir, timeout, verbose"
     ) in message
 
