@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import datetime as dt
 import json
 import warnings
 from pathlib import Path
@@ -96,6 +97,10 @@ def test_serverless_cost_tokens_and_platform_timings_from_groq_cassette(
     assert report.platform_timings["total_time"] == pytest.approx(0.062629921)
     assert report.outputs == ["Hello there, nice meeting you!"]
     assert report.input_tokens == 3 * 77 and report.output_tokens == 3 * 29
+    # the price's source and age are shown with the figures (table footer, CSV columns)
+    days = (dt.date.today() - dt.date(2026, 6, 4)).days
+    assert f"https://groq.com/pricing/; price as of 2026-06-04 ({days} days old" in result.table()
+    assert report.row()["cost_age_days"] == days
 
 
 def test_unknown_price_is_none_with_exactly_one_warning(

@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 from hostkit import _api
 from hostkit._http import connection_pool
 from hostkit._models import CostEstimate, Deployment, DeploymentSpec, InvokeResult
+from hostkit._pricing import age_days, as_of_text, is_old
 from hostkit.errors import ConfigError, DependencyMissing, HostkitError, Unsupported
 
 __all__ = [
@@ -356,6 +357,8 @@ class DeploymentReport:
         data["cost_basis"] = self.cost.basis
         data["cost_source"] = self.cost.source
         data["cost_as_of"] = self.cost.as_of
+        data["cost_age_days"] = age_days(self.cost.as_of) if self.cost.source else None
+        data["cost_stale"] = is_old(self.cost.as_of) if self.cost.source else None
         data["cost_note"] = self.cost.note
         for key, value in self.platform_timings.items():
             data[f"platform_{key}_s"] = value
@@ -444,6 +447,7 @@ class CompareResult:
             )
         widths = [max(len(str(line[i])) for line in lines) for i in range(len(head))]
         footer = error_footer({r.label: r.error_messages for r in self.reports if r.errors})
+        footer += price_footer(self.reports)
         return "\n".join(
             [
                 "  ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(line)).rstrip()
@@ -451,6 +455,15 @@ class CompareResult:
             ]
             + footer
         )
+
+
+def price_footer(reports: Sequence[DeploymentReport]) -> list[str]:
+    """One line per priced report: where its price comes from and how old it is."""
+    return [
+        f"price  {r.label}: {r.cost.source}; {as_of_text(r.cost.as_of)}"
+        for r in reports
+        if r.cost.source
+    ]
 
 
 def _cell(value: Any) -> str:
