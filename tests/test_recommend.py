@@ -141,6 +141,55 @@ def test_recommends_the_cheapest_candidate_that_meets_the_target(project: Path) 
     assert csv_file.read_text().splitlines()[0].startswith("candidate,provider,kind,instance")
 
 
+def test_parallel_2_deploys_together_and_ranks_as_sequential(project: Path) -> None:
+    """--parallel 2: both candidates deploy before either is measured; same ranking and
+    winner as one after another; both torn down, no process or journal left."""
+    options = {
+        "candidates": ["slow-cheap", "fast-one"],
+        "inputs": "in.jsonl",
+        "p95_target": "200ms",
+        "concurrency": [1],
+        "step_duration": "0.5s",
+    }
+    sequential = recommend(**options)
+    said: list[str] = []
+    overlapped = recommend(**options, parallel=2, progress=said.append)
+    ranking = [r.candidate.label for r in overlapped.results]
+    assert ranking == [r.candidate.label for r in sequential.results] == ["fast-one", "slow-cheap"]
+    assert overlapped.winner is not None and sequential.winner is not None
+    assert overlapped.winner.candidate.label == sequential.winner.candidate.label == "fast-one"
+    assert [r.meets for r in overlapped.results] == [True, False]
+    first_bench = next(i for i, line in enumerate(said) if line.startswith("bench "))
+    deploying = [i for i, line in enumerate(said) if ": deploying " in line]
+    assert len(deploying) == 2 and max(deploying) < first_bench  # deploys overlapped
+    assert overlapped.plan.overlap == 2 and "candidates overlap" in overlapped.plan.text()
+    assert said.count("recommend: tearing down slow-cheap") == 1
+    assert said.count("recommend: tearing down fast-one") == 1
+    assert not [d for d in hostkit.list_deployments().deployments if d.provider == "local"]
+    assert not list(journal_dir().glob("*.json"))
+    assert not _gone(os.environ["HOSTKIT_STATE_DIR"])
+
+
+def test_parallel_below_1_is_refused_and_overlap_is_in_the_spend(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(ConfigError, match="--parallel: expected a whole number"):
+        recommend(candidates=["fast-one"], inputs="in.jsonl", parallel=0)
+    argv = ["recommend", "--candidates", "fast-one", "--inputs", "in.jsonl", "--dry-run"]
+    assert main([*argv, "--parallel", "0"]) == 2
+    assert "--parallel: expected a whole number of candidates at a time >= 1" in (
+        capsys.readouterr().err
+    )
+    both = {"candidates": ["slow-cheap", "fast-one"], "inputs": "in.jsonl"}
+    alone, together = plan(**both), plan(**both, parallel=3)
+    assert together.overlap == 2 and alone.overlap == 1  # never more than the candidates
+    # each overlapped candidate is billed while the other is measured
+    assert together.estimated_spend_usd > alone.estimated_spend_usd
+    assert "waiting (candidates overlap)" in together.candidates[0].spend_basis
+    state = Path(os.environ["HOSTKIT_STATE_DIR"])
+    assert not (state / "local").exists() and not _processes_mentioning(str(state))
+
+
 def test_pareto_front_keeps_points_nothing_beats() -> None:
     points = [(100.0, 1.0), (50.0, 2.0), (120.0, 1.5), (50.0, 3.0)]
     assert sorted(pareto_front(points)) == [(50.0, 2.0), (100.0, 1.0)]

@@ -95,6 +95,7 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
         "concurrency": args.concurrency,
         "step_duration": args.step_duration,
         "max_spend": args.max_spend,
+        "parallel": args.parallel,
         "config": getattr(args, "config", None),
     }
     if args.dry_run:
@@ -177,6 +178,14 @@ def add_commands(subparsers: Any, common_parent: argparse.ArgumentParser) -> Non
         default=5.0,
         metavar="USD",
         help="refuse to start above this estimated spend (default $5)",
+    )
+    sub.add_argument(
+        "--parallel",
+        type=int,
+        default=1,
+        metavar="N",
+        help="deploy up to N candidates at the same time, measured one at a time (default 1;"
+        " the overlap is billed and counted in the spend estimate)",
     )
     sub.add_argument(
         "--param",

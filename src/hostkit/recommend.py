@@ -19,7 +19,9 @@ Three phases (see docs/recommend.md):
    then an open-loop step at the target rate where the candidate can take it. A run
    journal (``<state dir>/recommend/<run_id>.json``, atomic writes, mode 0600) records
    each deployment before it is created; each is torn down when measured, on Ctrl-C and
-   on an error; :func:`cleanup` tears down what a killed run left.
+   on an error; :func:`cleanup` tears down what a killed run left. ``parallel=N``
+   overlaps candidates: up to N are deployed at once (in threads), and each is measured
+   alone, in plan order, on the process's one event loop (bench's loop is process-wide).
 3. **Report**: ranked candidates, the recommendation in one sentence, the winner as a
    ``[deployments.NAME]`` block. Not imported by ``import hostkit``.
 """
@@ -30,15 +32,19 @@ import contextlib
 import csv
 import datetime as _dt
 import fcntl
+import itertools
 import json
 import math
 import os
 import secrets
 import sys
+import threading
 import time
 import types
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -139,6 +145,13 @@ class Plan:
     serverless_requests: int
     max_spend_usd: float
     notes: list[str] = field(default_factory=list)
+    #: candidates deployed at the same time (``--parallel``); measured one at a time
+    parallel: int = 1
+
+    @property
+    def overlap(self) -> int:
+        """How many candidates can be deployed at the same time."""
+        return max(1, min(self.parallel, len(self.candidates)))
 
     @property
     def estimated_spend_usd(self) -> float:
@@ -149,6 +162,7 @@ class Plan:
         data = asdict(self)
         data["candidates"] = [c.to_dict() for c in self.candidates]
         data["estimated_spend_usd"] = self.estimated_spend_usd
+        data["overlap"] = self.overlap
         return data
 
     def text(self) -> str:
@@ -166,6 +180,12 @@ class Plan:
             f"estimated spend of this test: {_money(self.estimated_spend_usd)}{tail};"
             f" limit {_money(self.max_spend_usd)} (--max-spend)"
         )
+        if self.overlap > 1:
+            lines.append(
+                f"candidates overlap: up to {self.overlap} deployed at the same time"
+                f" (--parallel {self.parallel}), measured one at a time; each is billed while"
+                " it waits for the others, and that time is in the estimate"
+            )
         lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
 
@@ -378,10 +398,13 @@ def _estimate_spend(c: Candidate, p: Plan, pool: Sequence[Any], config: Config) 
     if c.kind == "dedicated":
         deploy = DEPLOY_SECONDS.get(c.spec.provider, DEFAULT_DEPLOY_SECONDS)
         increment = BILLING_INCREMENT_S.get(c.spec.provider, DEFAULT_INCREMENT_S)
-        seconds = deploy + steps * p.step_seconds + 30  # warm-up and teardown
-        billed = math.ceil(seconds / increment) * increment
+        measure = steps * p.step_seconds + 30  # warm-up and teardown
+        # overlapped (--parallel): live while up to overlap-1 others are measured first
+        wait = (p.overlap - 1) * measure
+        billed = math.ceil((deploy + measure + wait) / increment) * increment
+        waiting = f" + up to {wait:g}s waiting (candidates overlap)" if wait else ""
         c.spend_basis = (
-            f"{deploy}s deploy + {steps} steps x {p.step_seconds:g}s + 30s, billed in"
+            f"{deploy}s deploy + {steps} steps x {p.step_seconds:g}s + 30s{waiting}, billed in"
             f" {increment}s increments = {billed / 3600:.3f} h"
         )
         c.estimated_spend_usd = None if c.usd_per_hour is None else c.usd_per_hour * billed / 3600
@@ -416,6 +439,7 @@ def plan(
     step_duration: float | str = "10s",
     serverless_requests: int = 20,
     max_spend: float = DEFAULT_MAX_SPEND,
+    parallel: int = 1,
     config: _api.ConfigArg = None,
     run: str | None = None,
 ) -> Plan:
@@ -427,6 +451,11 @@ def plan(
         raise ConfigError(f"step_duration: must be above zero, got {step_duration!r}")
     if isinstance(max_spend, bool) or not isinstance(max_spend, int | float) or max_spend < 0:
         raise ConfigError(f"max_spend: expected a number of dollars >= 0, got {max_spend!r}")
+    if isinstance(parallel, bool) or not isinstance(parallel, int) or parallel < 1:
+        raise ConfigError(
+            f"--parallel: expected a whole number of candidates at a time >= 1 (1: one after"
+            f" another), got {parallel!r}"
+        )
     levels = list(concurrency)
     if not levels or any(isinstance(c, bool) or not isinstance(c, int) or c < 1 for c in levels):
         raise ConfigError(f"concurrency: expected whole numbers >= 1, got {concurrency!r}")
@@ -464,6 +493,7 @@ def plan(
         serverless_requests=serverless_requests,
         max_spend_usd=float(max_spend),
         notes=notes,
+        parallel=parallel,
     )
     for c in result.candidates:
         _estimate_spend(c, result, pool, resolved)
@@ -502,6 +532,8 @@ class Journal:
         self.data = data
         self.path = journal_dir() / f"{run_id}.json"
         self._lock: int | None = None
+        #: candidates deploy in threads (--parallel): one change and write at a time
+        self._guard = threading.RLock()
 
     @classmethod
     def start(cls, run_id: str, model: str | None) -> Journal:
@@ -524,12 +556,18 @@ class Journal:
         return journal
 
     def save(self) -> None:
-        atomic_write_text(self.path, json.dumps(self.data, indent=2, default=str) + "\n")
+        with self._guard:
+            atomic_write_text(self.path, json.dumps(self.data, indent=2, default=str) + "\n")
 
     def entry(self, name: str) -> dict[str, Any]:
-        return next(e for e in self.data["created"] if e["name"] == name)
+        with self._guard:
+            return next(e for e in self.data["created"] if e["name"] == name)
 
     def creating(self, spec: DeploymentSpec) -> None:
+        with self._guard:
+            self._append(spec)
+
+    def _append(self, spec: DeploymentSpec) -> None:
         self.data["created"].append(
             {
                 "name": spec.name,
@@ -542,10 +580,15 @@ class Journal:
         self.save()
 
     def mark(self, name: str, state: str, **extra: Any) -> None:
-        self.entry(name).update(state=state, at=_now(), **extra)
-        self.save()
+        with self._guard:
+            self.entry(name).update(state=state, at=_now(), **extra)
+            self.save()
 
     def finish(self) -> None:
+        with self._guard:
+            self._finish()
+
+    def _finish(self) -> None:
         pending = [
             e
             for e in self.data["created"]
@@ -730,7 +773,8 @@ def _max_replicas(spec: DeploymentSpec, config: Config) -> tuple[int, str] | Non
 
 
 class _Runner:
-    """Measures the plan's candidates one after another; tears down what it creates."""
+    """Measures the plan's candidates one at a time (deploying up to ``plan.parallel`` at
+    once in threads); tears down what it creates."""
 
     def __init__(
         self,
@@ -748,20 +792,34 @@ class _Runner:
         self.stream = stream
         self.params: dict[str, Any] | None = None
         self.live: dict[str, Deployment] = {}  # created by this run, not torn down yet
+        self._live_guard = threading.Lock()  # deploys finish in worker threads
         self.kept: CandidateResult | None = None
 
     def say(self, text: str) -> None:
         self.progress(text)
 
     def run(self, c: Candidate) -> CandidateResult:
-        result = CandidateResult(c)
-        began = time.monotonic()
+        """Deploy, measure, settle one candidate."""
+        return self.finish(self.prepare(c))
+
+    def prepare(self, c: Candidate) -> _Prepared:
+        """Deploy (or find) ``c``; thread-safe, so candidates can deploy at the same time."""
+        result, began = CandidateResult(c), time.monotonic()
         try:
             deployment = self._deployment(c, result)
-            if deployment is not None:
-                self._measure(deployment, result)
-        finally:
+        except BaseException:
             result.seconds = time.monotonic() - began
+            raise
+        return _Prepared(result, deployment, began)
+
+    def finish(self, prepared: _Prepared) -> CandidateResult:
+        """Measure a prepared candidate (on this thread's event loop), then settle it."""
+        result = prepared.result
+        try:
+            if prepared.deployment is not None:
+                self._measure(prepared.deployment, result)
+        finally:
+            result.seconds = time.monotonic() - prepared.began
         self._settle(result)
         return result
 
@@ -798,7 +856,8 @@ class _Runner:
             result.status, result.reason = "failed", f"deploy failed: {error}"
             self._teardown_name(c)
             return None
-        self.live[c.spec.name] = deployment
+        with self._live_guard:
+            self.live[c.spec.name] = deployment
         self.journal.mark(c.spec.name, "deployed")
         return deployment
 
@@ -950,8 +1009,9 @@ class _Runner:
         """Tear down now, or keep the best priced candidate that meets the target so far."""
         c = result.candidate
         self._spent(result)
-        if c.spec.name not in self.live:
-            return
+        with self._live_guard:
+            if c.spec.name not in self.live:
+                return
         better = self.kept is None or _rank_key(result) < _rank_key(self.kept)
         if self.keep_winner and result.meets and result.price_known and better:
             previous, self.kept = self.kept, result
@@ -983,7 +1043,8 @@ class _Runner:
     def _teardown_name(self, c: Candidate) -> None:
         name = c.spec.name
         self.say(f"recommend: tearing down {name}")
-        deployment = self.live.pop(name, None)
+        with self._live_guard:
+            deployment = self.live.pop(name, None)
         try:
             if deployment is not None:
                 _api.teardown(deployment, config=self.config)
@@ -996,12 +1057,49 @@ class _Runner:
 
     def abort(self) -> None:
         """Tear down everything this run still holds (Ctrl-C, an error)."""
-        for name in list(self.live):
+        with self._live_guard:
+            names = list(self.live)
+        for name in names:
             entry = self.journal.entry(name)
             self._teardown_name(
                 Candidate(name, DeploymentSpec.from_dict(entry["spec"]), "dedicated", "")
             )
         self.kept = None
+
+
+@dataclass
+class _Prepared:
+    """A candidate after its deploy: its result so far, what to measure, and when it began."""
+
+    result: CandidateResult
+    deployment: Deployment | None
+    began: float
+
+
+def _overlapped(
+    runner: _Runner, candidates: Sequence[Candidate], parallel: int
+) -> Iterator[CandidateResult]:
+    """Deploy up to ``parallel`` candidates at once; measure them one at a time, in order.
+
+    Bench keeps one event loop per process (:func:`hostkit.compare.run_sync`), and
+    candidates measured together would share the machine and skew each other's figures,
+    so only the deploys overlap. On Ctrl-C or an error, deploys in flight are waited for
+    (the rest are cancelled) so that the caller's abort tears every one of them down.
+    """
+    queue = iter(candidates)
+    pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="hostkit-recommend")
+    pending: deque[Future[_Prepared]] = deque()
+    try:
+        for c in itertools.islice(queue, parallel):
+            pending.append(pool.submit(runner.prepare, c))
+        while pending:
+            result = runner.finish(pending.popleft().result())
+            following = next(queue, None)  # only now: at most ``parallel`` deployed at once
+            if following is not None:
+                pending.append(pool.submit(runner.prepare, following))
+            yield result
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _looks_like_text(request: Any) -> bool:
@@ -1271,6 +1369,7 @@ def recommend(
     step_duration: float | str = "10s",
     serverless_requests: int = 20,
     max_spend: float = DEFAULT_MAX_SPEND,
+    parallel: int = 1,
     keep_winner: bool = False,
     stream: bool | None = None,
     params: Mapping[str, Any] | None = None,
@@ -1279,6 +1378,9 @@ def recommend(
     on_plan: Callable[[Plan], None] | None = None,
 ) -> Report:
     """Plan, check the spend, measure every candidate one after another, and report.
+
+    ``parallel=N`` deploys up to N candidates at the same time (each is still measured
+    alone); the spend estimate counts the time each waits, deployed, for the others.
 
     See the module docs and :func:`plan` for the arguments. Every deployment this run
     creates is torn down when measured, on an error and on Ctrl-C (``keep_winner`` keeps
@@ -1300,6 +1402,7 @@ def recommend(
         step_duration=step_duration,
         serverless_requests=serverless_requests,
         max_spend=max_spend,
+        parallel=parallel,
         config=resolved,
         run=run_id.rsplit("-", 1)[1],
     )
@@ -1328,8 +1431,10 @@ def _execute(
     started, began = _now(), time.monotonic()
     results: list[CandidateResult] = []
     try:
-        for c in p.candidates:
-            results.append(runner.run(c))
+        if p.overlap > 1:
+            results.extend(_overlapped(runner, p.candidates, p.overlap))
+        else:
+            results.extend(runner.run(c) for c in p.candidates)
     except BaseException:
         runner.abort()
         journal.finish()
