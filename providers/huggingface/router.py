@@ -203,12 +203,14 @@ class RouterClient:
         if self._client is None:
             httpx2 = self.provider.import_sdk("httpx2")
             hub_http = self.provider.import_sdk("huggingface_hub.utils._http")
+            from hostkit._deadline import httpx2_deadline_transport
             from hostkit._http import NO_DELAY
 
             transport = self.transport
             if transport is None and not self._uses_proxy():
-                # no retries here: hostkit's RetryPolicy is the only one
-                transport = httpx2.HTTPTransport(retries=0, socket_options=NO_DELAY)
+                # no retries here: hostkit's RetryPolicy is the only one; `timeout` is a
+                # deadline for the whole call (hostkit._deadline), not per socket read
+                transport = httpx2_deadline_transport(retries=0, socket_options=NO_DELAY)
             self._client = httpx2.Client(
                 transport=transport,
                 event_hooks={"request": [hub_http.hf_request_event_hook]},
@@ -224,11 +226,14 @@ class RouterClient:
         if self._aclient is None or self._aloop is None or self._aloop() is not loop:
             httpx2 = self.provider.import_sdk("httpx2")
             hub_http = self.provider.import_sdk("huggingface_hub.utils._http")
+            from hostkit._deadline import httpx2_deadline_transport
             from hostkit._http import NO_DELAY
 
             transport = self.async_transport
             if transport is None and not self._uses_proxy():
-                transport = httpx2.AsyncHTTPTransport(retries=0, socket_options=NO_DELAY)
+                transport = httpx2_deadline_transport(
+                    asynchronous=True, retries=0, socket_options=NO_DELAY
+                )
             self._aclient = httpx2.AsyncClient(
                 transport=transport,
                 event_hooks={
@@ -462,6 +467,8 @@ class RouterClient:
     def stream(self, deployment: Deployment, request: Any, params: Mapping[str, Any]) -> Stream:
         from huggingface_hub.utils._http import hf_raise_for_status
 
+        from hostkit._deadline import STREAMING
+
         body = self._body(deployment, request, params, stream=True)
         url = self.chat_url_for(deployment)
         auth = self.auth()
@@ -469,7 +476,9 @@ class RouterClient:
 
         def attempt() -> tuple[httpx2.Response, float]:
             started = time.perf_counter()
-            outgoing = client.build_request("POST", url, json=body, headers=auth)
+            outgoing = client.build_request(
+                "POST", url, json=body, headers=auth, extensions={STREAMING: True}
+            )  # a token stream: the deadline ends at its headers (hostkit._deadline)
             response = client.send(outgoing, stream=True)
             try:
                 hf_raise_for_status(response)  # reads an error body before raising

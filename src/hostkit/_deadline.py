@@ -22,14 +22,20 @@ bounded through the ``pool`` timeout. Imported only when a client is built.
 from __future__ import annotations
 
 import contextvars
+import functools
 import ssl
+import threading
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpcore
 import httpx
+
+from hostkit.errors import Timeout
+
+T = TypeVar("T")
 
 __all__ = [
     "DEADLINE",
@@ -38,7 +44,9 @@ __all__ = [
     "DeadlineTransport",
     "Limit",
     "async_deadline_transport",
+    "call_within",
     "deadline_transport",
+    "httpx2_deadline_transport",
 ]
 
 #: request extension: a :class:`Limit` the whole call must end by
@@ -89,21 +97,22 @@ def _timed_out(limit: Limit | None, error: Exception, doing: str) -> Exception:
 
 # -- the socket wrappers ----------------------------------------------------------------
 class _Stream(httpcore.NetworkStream):
-    def __init__(self, inner: httpcore.NetworkStream) -> None:
+    def __init__(self, inner: httpcore.NetworkStream, core: Any = httpcore) -> None:
         self._inner = inner
+        self._core = core  # httpcore, or httpcore2 (same API, its own exceptions)
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        timeout, limit = _bounded(timeout, httpcore.ReadTimeout, "no complete response")
+        timeout, limit = _bounded(timeout, self._core.ReadTimeout, "no complete response")
         try:
             return self._inner.read(max_bytes, timeout)
-        except httpcore.ReadTimeout as error:
+        except self._core.ReadTimeout as error:
             raise _timed_out(limit, error, "no complete response") from None
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        timeout, limit = _bounded(timeout, httpcore.WriteTimeout, "request not sent")
+        timeout, limit = _bounded(timeout, self._core.WriteTimeout, "request not sent")
         try:
             self._inner.write(buffer, timeout)
-        except httpcore.WriteTimeout as error:
+        except self._core.WriteTimeout as error:
             raise _timed_out(limit, error, "request not sent") from None
 
     def close(self) -> None:
@@ -115,16 +124,17 @@ class _Stream(httpcore.NetworkStream):
         server_hostname: str | None = None,
         timeout: float | None = None,
     ) -> httpcore.NetworkStream:
-        timeout, _ = _bounded(timeout, httpcore.ConnectTimeout, "no connection")
-        return _Stream(self._inner.start_tls(ssl_context, server_hostname, timeout))
+        timeout, _ = _bounded(timeout, self._core.ConnectTimeout, "no connection")
+        return _Stream(self._inner.start_tls(ssl_context, server_hostname, timeout), self._core)
 
     def get_extra_info(self, info: str) -> Any:
         return self._inner.get_extra_info(info)
 
 
 class _Backend(httpcore.NetworkBackend):
-    def __init__(self, inner: httpcore.NetworkBackend) -> None:
+    def __init__(self, inner: httpcore.NetworkBackend, core: Any = httpcore) -> None:
         self._inner = inner
+        self._core = core
 
     def connect_tcp(
         self,
@@ -134,35 +144,38 @@ class _Backend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
-        timeout, _ = _bounded(timeout, httpcore.ConnectTimeout, "no connection")
-        return _Stream(self._inner.connect_tcp(host, port, timeout, local_address, socket_options))
+        timeout, _ = _bounded(timeout, self._core.ConnectTimeout, "no connection")
+        return _Stream(
+            self._inner.connect_tcp(host, port, timeout, local_address, socket_options), self._core
+        )
 
     def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
     ) -> httpcore.NetworkStream:
-        timeout, _ = _bounded(timeout, httpcore.ConnectTimeout, "no connection")
-        return _Stream(self._inner.connect_unix_socket(path, timeout, socket_options))
+        timeout, _ = _bounded(timeout, self._core.ConnectTimeout, "no connection")
+        return _Stream(self._inner.connect_unix_socket(path, timeout, socket_options), self._core)
 
     def sleep(self, seconds: float) -> None:
         self._inner.sleep(seconds)
 
 
 class _AsyncStream(httpcore.AsyncNetworkStream):
-    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
+    def __init__(self, inner: httpcore.AsyncNetworkStream, core: Any = httpcore) -> None:
         self._inner = inner
+        self._core = core  # httpcore, or httpcore2 (same API, its own exceptions)
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        timeout, limit = _bounded(timeout, httpcore.ReadTimeout, "no complete response")
+        timeout, limit = _bounded(timeout, self._core.ReadTimeout, "no complete response")
         try:
             return await self._inner.read(max_bytes, timeout)
-        except httpcore.ReadTimeout as error:
+        except self._core.ReadTimeout as error:
             raise _timed_out(limit, error, "no complete response") from None
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        timeout, limit = _bounded(timeout, httpcore.WriteTimeout, "request not sent")
+        timeout, limit = _bounded(timeout, self._core.WriteTimeout, "request not sent")
         try:
             await self._inner.write(buffer, timeout)
-        except httpcore.WriteTimeout as error:
+        except self._core.WriteTimeout as error:
             raise _timed_out(limit, error, "request not sent") from None
 
     async def aclose(self) -> None:
@@ -174,16 +187,19 @@ class _AsyncStream(httpcore.AsyncNetworkStream):
         server_hostname: str | None = None,
         timeout: float | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        timeout, _ = _bounded(timeout, httpcore.ConnectTimeout, "no connection")
-        return _AsyncStream(await self._inner.start_tls(ssl_context, server_hostname, timeout))
+        timeout, _ = _bounded(timeout, self._core.ConnectTimeout, "no connection")
+        return _AsyncStream(
+            await self._inner.start_tls(ssl_context, server_hostname, timeout), self._core
+        )
 
     def get_extra_info(self, info: str) -> Any:
         return self._inner.get_extra_info(info)
 
 
 class _AsyncBackend(httpcore.AsyncNetworkBackend):
-    def __init__(self, inner: httpcore.AsyncNetworkBackend) -> None:
+    def __init__(self, inner: httpcore.AsyncNetworkBackend, core: Any = httpcore) -> None:
         self._inner = inner
+        self._core = core
 
     async def connect_tcp(
         self,
@@ -193,16 +209,19 @@ class _AsyncBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        timeout, _ = _bounded(timeout, httpcore.ConnectTimeout, "no connection")
+        timeout, _ = _bounded(timeout, self._core.ConnectTimeout, "no connection")
         return _AsyncStream(
-            await self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+            await self._inner.connect_tcp(host, port, timeout, local_address, socket_options),
+            self._core,
         )
 
     async def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
     ) -> httpcore.AsyncNetworkStream:
-        timeout, _ = _bounded(timeout, httpcore.ConnectTimeout, "no connection")
-        return _AsyncStream(await self._inner.connect_unix_socket(path, timeout, socket_options))
+        timeout, _ = _bounded(timeout, self._core.ConnectTimeout, "no connection")
+        return _AsyncStream(
+            await self._inner.connect_unix_socket(path, timeout, socket_options), self._core
+        )
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)
@@ -293,10 +312,13 @@ class _AsyncBoundedBody(httpx.AsyncByteStream):
 class DeadlineTransport(httpx.BaseTransport):
     """An httpx transport whose calls end by their deadline (see the module docs)."""
 
-    def __init__(self, inner: httpx.HTTPTransport) -> None:
+    def __init__(
+        self, inner: httpx.HTTPTransport, core: Any = httpcore, body: type[Any] | None = None
+    ) -> None:
         self._inner = inner
+        self._body: type[Any] = body or _BoundedBody
         #: whether every socket operation is bounded (False: a pool httpx no longer has)
-        self.bounds_sockets = _wrap_backend(inner, _Backend)
+        self.bounds_sockets = _wrap_backend(inner, lambda backend: _Backend(backend, core))
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         limit = _limit_for(request)
@@ -308,7 +330,7 @@ class DeadlineTransport(httpx.BaseTransport):
         finally:
             _current.reset(token)
         if not _streamed(request, response):
-            response.stream = _BoundedBody(response.stream, limit)  # type: ignore[arg-type]
+            response.stream = self._body(response.stream, limit)
         return response
 
     def close(self) -> None:
@@ -318,9 +340,12 @@ class DeadlineTransport(httpx.BaseTransport):
 class AsyncDeadlineTransport(httpx.AsyncBaseTransport):
     """Async twin of :class:`DeadlineTransport`."""
 
-    def __init__(self, inner: httpx.AsyncHTTPTransport) -> None:
+    def __init__(
+        self, inner: httpx.AsyncHTTPTransport, core: Any = httpcore, body: type[Any] | None = None
+    ) -> None:
         self._inner = inner
-        self.bounds_sockets = _wrap_backend(inner, _AsyncBackend)
+        self._body: type[Any] = body or _AsyncBoundedBody
+        self.bounds_sockets = _wrap_backend(inner, lambda backend: _AsyncBackend(backend, core))
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         limit = _limit_for(request)
@@ -332,7 +357,7 @@ class AsyncDeadlineTransport(httpx.AsyncBaseTransport):
         finally:
             _current.reset(token)
         if not _streamed(request, response):
-            response.stream = _AsyncBoundedBody(response.stream, limit)  # type: ignore[arg-type]
+            response.stream = self._body(response.stream, limit)
         return response
 
     async def aclose(self) -> None:
@@ -347,3 +372,65 @@ def deadline_transport(**options: Any) -> DeadlineTransport:
 def async_deadline_transport(**options: Any) -> AsyncDeadlineTransport:
     """An ``httpx.AsyncHTTPTransport(**options)`` whose calls end by their deadline."""
     return AsyncDeadlineTransport(httpx.AsyncHTTPTransport(**options))
+
+
+# -- httpx2 (huggingface_hub 2.x): the same transports over httpcore2 ------------------
+@functools.cache
+def _httpx2_bodies() -> tuple[type[Any], type[Any]]:
+    """The body wrappers as httpx2 byte streams (httpx2 checks its own base classes)."""
+    import httpx2
+
+    sync = type("_Httpx2BoundedBody", (_BoundedBody, httpx2.SyncByteStream), {})
+    asynchronous = type("_Httpx2AsyncBoundedBody", (_AsyncBoundedBody, httpx2.AsyncByteStream), {})
+    return sync, asynchronous
+
+
+def httpx2_deadline_transport(*, asynchronous: bool = False, **options: Any) -> Any:
+    """An ``httpx2`` (Async)HTTPTransport(**options) whose calls end by their deadline.
+
+    httpx2/httpcore2 are httpx/httpcore's API under new names, so the same wrappers
+    apply; only the exception and byte-stream classes are httpcore2's/httpx2's.
+    """
+    import httpcore2
+    import httpx2
+
+    sync_body, async_body = _httpx2_bodies()
+    inner: Any  # an httpx2 transport: the same shape as httpx's, another class
+    if asynchronous:
+        inner = httpx2.AsyncHTTPTransport(**options)
+        return AsyncDeadlineTransport(inner, core=httpcore2, body=async_body)
+    inner = httpx2.HTTPTransport(**options)
+    return DeadlineTransport(inner, core=httpcore2, body=sync_body)
+
+
+# -- SDKs whose sockets hostkit cannot reach (botocore's urllib3, google-auth's requests) --
+def call_within(seconds: float, call: Callable[[], T], *, provider: str) -> T:
+    """``call()``, waited for at most ``seconds``; past that a ``Timeout`` naming the deadline.
+
+    For blocking SDK calls whose HTTP stack takes no httpx transport. ``call`` runs on a
+    daemon thread (in a copy of this context) and its result or exception is handed back
+    unchanged. Past the deadline the caller gets ``Timeout`` at once and the thread is
+    abandoned: the SDK's own socket timeouts end it (``read_timeout`` = ``timeout``, so a
+    silent server frees it ``timeout`` later; a server that keeps trickling bytes holds
+    that thread and its connection until it stops sending). The thread costs ~0.1 ms.
+    """
+    done = threading.Event()
+    outcome: list[Any] = []
+
+    def run() -> None:
+        try:
+            outcome.append((True, call()))
+        except BaseException as error:  # handed to the caller below
+            outcome.append((False, error))
+        finally:
+            done.set()
+
+    context = contextvars.copy_context()
+    threading.Thread(target=context.run, args=(run,), daemon=True, name="hostkit-call").start()
+    if not done.wait(seconds):
+        passed = f"no complete response: the call's {seconds:g}s deadline passed"
+        raise Timeout(passed, provider=provider)
+    ok, value = outcome[0]
+    if ok:
+        return value  # type: ignore[no-any-return]
+    raise value

@@ -535,3 +535,51 @@ def test_a_library_logger_created_later_is_masked_from_the_next_call(
     caplog.set_level(logging.DEBUG, logger="google")
     RetryPolicy(max_retries=0).call(lambda: late.debug("sent authorization: Bearer %s", key))
     assert "sent authorization: Bearer ***" in caplog.text and key not in caplog.text
+
+
+# -- item 5 for the adapters with their own HTTP stacks ----------------------------------
+def _hf_chat(server: Loopback, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
+    pytest.importorskip("huggingface_hub")
+    from hostkit._models import Deployment
+
+    monkeypatch.setenv("HF_TOKEN", "hf_DeadlineTestToken0000000000000000")
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    provider = hostkit.get_provider(
+        "huggingface", base_url=f"{server.url}/v1", timeout=1.0, max_retries=0
+    )
+    dep = Deployment(name="chat", provider="huggingface", model="org/model", status="ready")
+    return provider, dep
+
+
+def test_the_huggingface_router_call_gets_the_same_deadline(
+    loopback: Callable[[Handler], Loopback], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """huggingface_hub's httpx2 client goes through the httpx2 twin of the transport."""
+    server = loopback(trickle)
+    provider, dep = _hf_chat(server, monkeypatch)
+    started = time.monotonic()
+    try:
+        with pytest.raises(Timeout, match=r"the call's 1s deadline passed"):
+            provider.invoke(dep, "hi")
+    finally:
+        provider.close()
+    assert time.monotonic() - started < 3.0
+
+
+def test_the_async_huggingface_router_call_gets_the_same_deadline(
+    loopback: Callable[[Handler], Loopback], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = loopback(trickle_headers)
+    provider, dep = _hf_chat(server, monkeypatch)
+
+    async def call() -> None:
+        try:
+            await provider.ainvoke(dep, "hi")
+        finally:
+            await provider.aclose()
+
+    started = time.monotonic()
+    with pytest.raises(Timeout, match=r"the call's 1s deadline passed"):
+        asyncio.run(call())
+    assert time.monotonic() - started < 3.0
