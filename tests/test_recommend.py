@@ -382,6 +382,34 @@ def test_ctrl_c_mid_candidate_tears_down_what_the_run_created(project: Path) -> 
     assert not _gone(str(state))
 
 
+def test_ctrl_c_with_parallel_tears_down_every_candidate_in_flight(project: Path) -> None:
+    """SIGINT while one candidate is measured and another, overlapped, waits deployed."""
+    state = Path(os.environ["HOSTKIT_STATE_DIR"])
+    command = [
+        sys.executable, "-m", "hostkit", "recommend", "--candidates", "fast-one,fast-two",
+        "--inputs", "in.jsonl", "--p95", "200ms", "--concurrency", "1",
+        "--step-duration", "60s", "--parallel", "2", "-q",
+    ]  # fmt: skip
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    records = [state / "local" / f"{name}.json" for name in ("fast-one", "fast-two")]
+    deadline = time.monotonic() + 60
+    while not all(r.exists() and '"ready"' in r.read_text() for r in records):
+        assert child.poll() is None, child.stderr.read() if child.stderr else ""
+        assert time.monotonic() < deadline, "the candidates never both became ready"
+        time.sleep(0.1)
+    time.sleep(1.0)  # fast-one is measured, fast-two waits deployed
+    child.send_signal(signal.SIGINT)
+    try:
+        child.wait(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode != 0
+    assert not [d for d in hostkit.list_deployments().deployments if d.provider == "local"]
+    assert not list(journal_dir().glob("*.json"))
+    assert not _gone(str(state))
+
+
 # -- a serverless candidate through a real adapter, from recorded fixtures ----------------
 def test_serverless_candidate_through_recorded_groq_answers(serverless) -> None:
     from hostkit.testing import cassette
