@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from hostkit import Capabilities, CostEstimate, CostLine, Offering, Provider
+from hostkit._deadline import call_within
 from hostkit._logs import LogLine, Metrics
 from hostkit._models import Deployment, DeploymentSpec, InvokeResult, Stream, Usage
 from hostkit._redact import Secret, is_secret_key
@@ -868,10 +869,14 @@ class SageMakerProvider(Provider):
         kwargs = self._request(deployment, request, params, stream=False)
         started = [0.0]
 
-        def attempt() -> tuple[dict[str, Any], bytes]:
-            started[0] = time.perf_counter()
+        def exchange() -> tuple[dict[str, Any], bytes]:
             response: dict[str, Any] = runtime.invoke_endpoint(**kwargs)
             return response, response["Body"].read()
+
+        def attempt() -> tuple[dict[str, Any], bytes]:
+            # botocore bounds each socket read only; `timeout` bounds the whole call
+            started[0] = time.perf_counter()
+            return call_within(self.timeout, exchange, provider=self.name)
 
         response, body = self.call(attempt, safe=True)
         latency = time.perf_counter() - started[0]
@@ -922,8 +927,13 @@ class SageMakerProvider(Provider):
         runtime = self._client("sagemaker-runtime")
         kwargs = self._request(deployment, request, params, stream=True)
         started = time.perf_counter()
-        response: dict[str, Any] = self.call(
-            lambda: runtime.invoke_endpoint_with_response_stream(**kwargs), safe=True
+        response: dict[str, Any] = self.call(  # the deadline ends at the stream's headers
+            lambda: call_within(
+                self.timeout,
+                lambda: runtime.invoke_endpoint_with_response_stream(**kwargs),
+                provider=self.name,
+            ),
+            safe=True,
         )
         events = response["Body"]
         request_id = (response.get("ResponseMetadata") or {}).get("RequestId")

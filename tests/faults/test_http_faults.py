@@ -583,3 +583,31 @@ def test_the_async_huggingface_router_call_gets_the_same_deadline(
     with pytest.raises(Timeout, match=r"the call's 1s deadline passed"):
         asyncio.run(call())
     assert time.monotonic() - started < 3.0
+
+
+def test_the_sagemaker_invoke_gets_the_same_deadline(
+    loopback: Callable[[Handler], Loopback], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """botocore's urllib3 takes no transport: the call is waited for at most ``timeout``."""
+    pytest.importorskip("boto3")
+    from hostkit._models import Deployment
+
+    server = loopback(trickle)
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "AKIADEADLINETEST0000",
+        "AWS_SECRET_ACCESS_KEY": "deadline-test-secret-0000000000000000000",
+        "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": server.url,
+    }.items():
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "HTTP_PROXY", "HTTPS_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    provider = hostkit.get_provider("sagemaker", region="us-east-1", timeout=1.0, max_retries=0)
+    dep = Deployment(name="raw", provider="sagemaker", model="m", status="ready", raw={})
+    started = time.monotonic()
+    try:
+        with pytest.raises(Timeout, match=r"the call's 1s deadline passed"):
+            provider.invoke(dep, {"x": 1})
+    finally:
+        provider.close()
+    assert time.monotonic() - started < 3.0
+    assert len(server.requests) == 1 and b"/endpoints/" in server.requests[0]
