@@ -58,6 +58,7 @@ from hostkit import (
     Stream,
     Usage,
 )
+from hostkit._deadline import call_within
 from hostkit._pricing import includes_gpus, mark_estimate
 from hostkit.adapters import (
     Hardware,
@@ -1029,7 +1030,9 @@ class VertexProvider(Provider):
                 )
             return response
 
-        return self.call(attempt, safe=True)
+        # requests bounds each socket read only; `timeout` bounds the whole call (a stream's
+        # up to its headers)
+        return self.call(lambda: call_within(self.timeout, attempt, provider=self.name), safe=True)
 
     @staticmethod
     def _completion(data: Any) -> Mapping[str, Any]:

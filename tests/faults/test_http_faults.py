@@ -611,3 +611,33 @@ def test_the_sagemaker_invoke_gets_the_same_deadline(
         provider.close()
     assert time.monotonic() - started < 3.0
     assert len(server.requests) == 1 and b"/endpoints/" in server.requests[0]
+
+
+def test_the_vertex_predict_call_gets_the_same_deadline(
+    loopback: Callable[[Handler], Loopback],
+) -> None:
+    """google-auth's requests session takes no transport: waited for at most ``timeout``."""
+    pytest.importorskip("google.cloud.aiplatform_v1")
+    import requests
+    from hostkit_providers.vertex.provider import _Sdk
+
+    from hostkit._models import Deployment
+
+    server = loopback(trickle)
+    provider = hostkit.get_provider(
+        "vertex", project="p", location="us-central1", timeout=1.0, max_retries=0
+    )
+    session = requests.Session()  # stands in for the AuthorizedSession (no credentials here)
+    provider._sdk_objects = _Sdk(v1=None, endpoints=None, models=None, session=session)  # type: ignore[attr-defined]
+    endpoint = f"{server.url}/v1/projects/p/locations/us-central1/endpoints/1"
+    dep = Deployment(name="raw", provider="vertex", model="m", status="ready", endpoint=endpoint)
+    started = time.monotonic()
+    try:
+        with pytest.raises(Timeout, match=r"the call's 1s deadline passed"):
+            provider.invoke(dep, {"instances": [1]})
+    finally:
+        session.close()
+        provider._sdk_objects = None  # type: ignore[attr-defined]
+        provider.close()
+    assert time.monotonic() - started < 3.0
+    assert len(server.requests) == 1 and b":predict" in server.requests[0]
