@@ -641,3 +641,37 @@ def test_the_vertex_predict_call_gets_the_same_deadline(
         provider.close()
     assert time.monotonic() - started < 3.0
     assert len(server.requests) == 1 and b":predict" in server.requests[0]
+
+
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
+def test_the_azureml_scoring_call_gets_the_same_deadline(
+    loopback: Callable[[Handler], Loopback], asynchronous: bool
+) -> None:
+    """Azure ML scores through HttpClient, so its deadline transport bounds the call."""
+    from hostkit_providers.azureml.provider import endpoint_name
+
+    from hostkit._models import Deployment
+
+    server = loopback(trickle)
+    provider = hostkit.get_provider("azureml", timeout=1.0, max_retries=0)
+    dep = Deployment(
+        name="raw", provider="azureml", model="m", status="ready", endpoint=f"{server.url}/score"
+    )
+    key = Secret("azureml-deadline-test-key-0000")
+    provider._keys[endpoint_name(dep.name)] = key  # type: ignore[attr-defined]
+
+    async def acall() -> None:
+        try:
+            await provider.ainvoke(dep, "hi")
+        finally:
+            for _, http in provider._async_clients.values():  # type: ignore[attr-defined]
+                await http.aclose()
+
+    started = time.monotonic()
+    try:
+        with pytest.raises(Timeout, match=r"the call's 1s deadline passed"):
+            asyncio.run(acall()) if asynchronous else provider.invoke(dep, "hi")
+    finally:
+        provider.close()
+    assert time.monotonic() - started < 3.0
+    assert len(server.requests) == 1 and b"/score" in server.requests[0]
