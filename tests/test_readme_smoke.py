@@ -29,6 +29,8 @@ from pathlib import Path
 
 import pytest
 
+from hostkit.testing.processes import processes_mentioning
+
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 VENV_BIN = Path(sys.executable).parent
@@ -155,22 +157,6 @@ def run_step(step: Step, env: dict[str, str], cwd: Path) -> None:
     assert done.returncode == 0, failure(step, f"exit {done.returncode}", done.stdout, done.stderr)
 
 
-def processes_of(state: Path) -> list[int]:
-    """Live processes whose environment names ``state`` (what the README's deploys started)."""
-    needle = str(state).encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            status = (entry / "stat").read_text().rsplit(")", 1)[-1].split()[0]
-            if status != "Z" and needle in (entry / "environ").read_bytes():
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
-
-
 def leftovers(state: Path, env: dict[str, str], cwd: Path) -> list[str]:
     """Deployments the README left running; each is torn down here before the test fails."""
     left = sorted(p.stem for p in state.glob("*/*.json"))
@@ -178,7 +164,7 @@ def leftovers(state: Path, env: dict[str, str], cwd: Path) -> list[str]:
         teardown = ["hostkit", "teardown", name]
         subprocess.run(teardown, cwd=cwd, env=env, capture_output=True, timeout=60)
     deadline = time.monotonic() + 15
-    while (pids := processes_of(state)) and time.monotonic() < deadline:
+    while (pids := processes_mentioning(str(state))) and time.monotonic() < deadline:
         time.sleep(0.2)
     for pid in pids:
         with contextlib.suppress(OSError):

@@ -20,6 +20,7 @@ from hostkit._config import Config
 from hostkit.cli import main
 from hostkit.errors import ConfigError
 from hostkit.recommend import catalog_candidates, journal_dir, pareto_front, plan, recommend
+from hostkit.testing.processes import processes_mentioning, wait_until_gone
 
 ROOT = Path(__file__).resolve().parents[1]
 SLEEPY = """\
@@ -63,28 +64,6 @@ def project(isolated_hostkit: Path) -> Path:
     (work / "hostkit.toml").write_text(CONFIG)
     (work / "in.jsonl").write_text('{"x": 1}\n{"x": 2}\n')
     return work
-
-
-def _processes_mentioning(marker: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            state = (entry / "stat").read_text().rsplit(")", 1)[-1].split()[0]
-            blob = (entry / "environ").read_bytes() + (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if state != "Z" and marker.encode() in blob:
-            found.append(int(entry.name))
-    return found
-
-
-def _gone(marker: str, timeout: float = 15.0) -> list[int]:
-    deadline = time.monotonic() + timeout
-    while (left := _processes_mentioning(marker)) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return left
 
 
 def _listening(endpoint: str) -> bool:
@@ -133,7 +112,7 @@ def test_recommends_the_cheapest_candidate_that_meets_the_target(project: Path) 
     # everything created was torn down, and the journal is gone
     assert not list(journal_dir().glob("*.json"))
     assert not [d for d in hostkit.list_deployments().deployments if d.provider == "local"]
-    assert not _gone(os.environ["HOSTKIT_STATE_DIR"])
+    assert not wait_until_gone(os.environ["HOSTKIT_STATE_DIR"])
 
     data = json.loads(json.dumps(report.to_dict(), default=str))
     assert data["winner"] == "fast-one" and data["results"][0]["replicas_needed"]
@@ -167,7 +146,7 @@ def test_parallel_2_deploys_together_and_ranks_as_sequential(project: Path) -> N
     assert said.count("recommend: tearing down fast-one") == 1
     assert not [d for d in hostkit.list_deployments().deployments if d.provider == "local"]
     assert not list(journal_dir().glob("*.json"))
-    assert not _gone(os.environ["HOSTKIT_STATE_DIR"])
+    assert not wait_until_gone(os.environ["HOSTKIT_STATE_DIR"])
 
 
 def test_parallel_below_1_is_refused_and_overlap_is_in_the_spend(
@@ -187,7 +166,7 @@ def test_parallel_below_1_is_refused_and_overlap_is_in_the_spend(
     assert together.estimated_spend_usd > alone.estimated_spend_usd
     assert "waiting (candidates overlap)" in together.candidates[0].spend_basis
     state = Path(os.environ["HOSTKIT_STATE_DIR"])
-    assert not (state / "local").exists() and not _processes_mentioning(str(state))
+    assert not (state / "local").exists() and not processes_mentioning(str(state))
 
 
 def test_pareto_front_keeps_points_nothing_beats() -> None:
@@ -224,7 +203,7 @@ def test_cleanup_after_kill_9_leaves_no_process_or_port(project: Path) -> None:
     assert _listening(endpoint)
     child.send_signal(signal.SIGKILL)  # mid-candidate: the bench step runs for 60 s
     child.wait()
-    assert _processes_mentioning(str(state))  # the deployment outlived its recommend
+    assert processes_mentioning(str(state))  # the deployment outlived its recommend
 
     # the next recommend says so
     out = subprocess.run(
@@ -235,7 +214,7 @@ def test_cleanup_after_kill_9_leaves_no_process_or_port(project: Path) -> None:
     assert f"hostkit recommend --cleanup {journal['run_id']}" in out.stderr
 
     assert main(["recommend", "--cleanup"]) == 0
-    assert not _gone(str(state))  # no process of the candidate left
+    assert not wait_until_gone(str(state))  # no process of the candidate left
     assert not _listening(endpoint)  # nor its port
     assert not list(journal_dir().glob("*.json"))
     assert not (state / "local" / "runs" / "fast-two").exists()
@@ -293,7 +272,7 @@ def test_local_dry_run_and_guard_create_no_process(project: Path) -> None:
         recommend(candidates=["slow-cheap"], inputs="in.jsonl", step_duration="60s")
     assert main(["recommend", "--candidates", "fast-one", "--inputs", "in.jsonl", "--dry-run"]) == 0
     state = Path(os.environ["HOSTKIT_STATE_DIR"])
-    assert not (state / "local").exists() and not _processes_mentioning(str(state))
+    assert not (state / "local").exists() and not processes_mentioning(str(state))
 
 
 # -- candidate selection from sizing x the shipped catalog ------------------------------
@@ -351,7 +330,7 @@ def test_failed_deploy_is_shown_with_its_reason_and_keep_winner_keeps_only_the_w
     assert running == {"fast-one"}
     assert not list(journal_dir().glob("*.json"))  # kept is not a leftover
     hostkit.teardown("fast-one")
-    assert not _gone(os.environ["HOSTKIT_STATE_DIR"])
+    assert not wait_until_gone(os.environ["HOSTKIT_STATE_DIR"])
 
 
 def test_ctrl_c_mid_candidate_tears_down_what_the_run_created(project: Path) -> None:
@@ -379,7 +358,7 @@ def test_ctrl_c_mid_candidate_tears_down_what_the_run_created(project: Path) -> 
     assert child.returncode != 0
     assert not [d for d in hostkit.list_deployments().deployments if d.provider == "local"]
     assert not list(journal_dir().glob("*.json"))
-    assert not _gone(str(state))
+    assert not wait_until_gone(str(state))
 
 
 def test_ctrl_c_with_parallel_tears_down_every_candidate_in_flight(project: Path) -> None:
@@ -407,7 +386,7 @@ def test_ctrl_c_with_parallel_tears_down_every_candidate_in_flight(project: Path
     assert child.returncode != 0
     assert not [d for d in hostkit.list_deployments().deployments if d.provider == "local"]
     assert not list(journal_dir().glob("*.json"))
-    assert not _gone(str(state))
+    assert not wait_until_gone(str(state))
 
 
 # -- a serverless candidate through a real adapter, from recorded fixtures ----------------

@@ -25,34 +25,10 @@ import pytest
 
 import hostkit
 from hostkit import errors
+from hostkit.testing.processes import processes_mentioning, wait_until_gone
 
 EXAMPLE = "hostkit_examples.study_score:predict"
 RUN_DIR_ENV = "HOSTKIT_LOCAL_RUN_DIR"
-
-
-def processes_mentioning(marker: str) -> list[int]:
-    """Live, non-zombie processes whose environment or command line contains ``marker``."""
-    found = []
-    needle = marker.encode()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            state = (entry / "stat").read_text().rsplit(")", 1)[-1].split()[0]
-            blob = (entry / "environ").read_bytes() + (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if state != "Z" and needle in blob:
-            found.append(int(entry.name))
-    return found
-
-
-def wait_until_gone(marker: str, timeout: float = 15.0) -> list[int]:
-    """The processes still mentioning ``marker`` after up to ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while (left := processes_mentioning(marker)) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return left
 
 
 def _run_dir(provider: Any, name: str) -> Path:
