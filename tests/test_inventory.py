@@ -160,7 +160,7 @@ def test_nothing_to_delete(capsys: pytest.CaptureFixture[str]) -> None:
 # -- groq: a serverless "deployment" is hostkit's record ------------------------------
 @pytest.fixture
 def groq_chat(monkeypatch: pytest.MonkeyPatch) -> hostkit.Deployment:
-    monkeypatch.setenv("GROQ_API_KEY", "gsk_hostkitInventoryFake0000000000")
+    monkeypatch.setenv("GROQ_API_KEY", "fake-groq-key-inventory")
     with cassette(GROQ_CASSETTES / "deploy.yaml"):
         return hostkit.deploy(provider="groq", model="openai/gpt-oss-120b", name="chat")
 
@@ -354,7 +354,7 @@ def _provider_row(capsys: pytest.CaptureFixture[str], name: str, *extra: str) ->
 def test_credential_source_names_the_variable_and_never_the_value(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    secret = "gsk_hostkitNeverShowThis000000000000"
+    secret = "fake-groq-key-never-shown"
     monkeypatch.delenv("GROQ_API_KEY", raising=False)
     row = _provider_row(capsys, "groq")
     assert row["credentials"]["found"] is False
@@ -382,7 +382,7 @@ def test_credential_source_from_the_config_and_the_aws_chain(
     aws: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     Path("hostkit.toml").write_text(
-        f'[providers.groq]\napi_key = "gsk_fromTheConfig00000000000"\n'
+        f'[providers.groq]\napi_key = "fake-groq-key-from-config"\n'
         f'[providers.sagemaker]\nregion = "{REGION}"\n',
         encoding="utf-8",
     )
@@ -465,7 +465,7 @@ def test_check_without_credentials_sends_nothing(monkeypatch: pytest.MonkeyPatch
 def test_check_groq_lists_models_from_the_recorded_answer(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("GROQ_API_KEY", "gsk_hostkitInventoryFake0000000000")
+    monkeypatch.setenv("GROQ_API_KEY", "fake-groq-key-inventory")
     with cassette(GROQ_CASSETTES / "deploy_not_found.yaml") as recorded:  # holds GET /models
         (check,) = inventory.check_access(["groq"])
     assert check.result == "ok", check.detail
@@ -504,7 +504,7 @@ def test_a_tagged_inference_endpoint_is_listed_and_torn_down(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytest.importorskip("huggingface_hub")
-    monkeypatch.setenv("HF_TOKEN", "hf_hostkitFakeTestToken00")
+    monkeypatch.setenv("HF_TOKEN", "fake-hf-token-inventory")
     Path("hostkit.toml").write_text('[providers.huggingface]\nnamespace = "hostkit-org"\n')
     recorded = _hf_cassette(tmp_path)
     with cassette(recorded) as replayed:
@@ -526,6 +526,6 @@ def test_the_hand_built_list_answer_parses_with_huggingface_hub(tmp_path: Path) 
     hub = pytest.importorskip("huggingface_hub")
     with cassette(_hf_cassette(tmp_path)):
         found = hub.HfApi().list_inference_endpoints(
-            namespace="hostkit-org", token="hf_hostkitFakeTestToken00"
+            namespace="hostkit-org", token="fake-hf-token-inventory"
         )
     assert [e.name for e in found] == ["hostkit-compliance", "someone-elses"]

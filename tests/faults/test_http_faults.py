@@ -542,7 +542,7 @@ def _hf_chat(server: Loopback, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, An
     pytest.importorskip("huggingface_hub")
     from hostkit._models import Deployment
 
-    monkeypatch.setenv("HF_TOKEN", "hf_DeadlineTestToken0000000000000000")
+    monkeypatch.setenv("HF_TOKEN", "fake-hf-token-for-deadline-test")
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
         monkeypatch.delenv(name, raising=False)
     provider = hostkit.get_provider(
@@ -594,8 +594,8 @@ def test_the_sagemaker_invoke_gets_the_same_deadline(
 
     server = loopback(trickle)
     for name, value in {
-        "AWS_ACCESS_KEY_ID": "AKIADEADLINETEST0000",
-        "AWS_SECRET_ACCESS_KEY": "deadline-test-secret-0000000000000000000",
+        "AWS_ACCESS_KEY_ID": "fake-access-key-id",
+        "AWS_SECRET_ACCESS_KEY": "fake-secret-access-key",
         "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": server.url,
     }.items():
         monkeypatch.setenv(name, value)
