@@ -16,46 +16,36 @@ new key, never over an artifact a running endpoint uses. The bucket is the
 from __future__ import annotations
 
 import gzip
-import hashlib
 import tarfile
 import tempfile
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hostkit.adapters import report_progress
-from hostkit.errors import ConfigError
+from hostkit.adapters import (
+    UploadProgress,
+    file_sha256,
+    is_local_model,
+    local_model_files,
+    local_model_path,
+    report_progress,
+)
 
 from ._errors import error_code
 
 if TYPE_CHECKING:
     from .provider import SageMakerProvider
 
-LOCAL_PREFIXES = ("./", "../", "/", "~", "file://")
-
 
 def is_local(model: str) -> bool:
     """A path on this machine: ``./dir``, ``../x``, ``/abs``, ``~/x`` or ``file://``."""
-    return model.startswith(LOCAL_PREFIXES) or model in (".", "..")
+    return is_local_model(model)
 
 
 def local_path(model: str) -> Path:
     """The checked path of a local model (a ConfigError names what is wrong)."""
-    path = Path(model.removeprefix("file://")).expanduser()
-    if not path.exists():
-        raise ConfigError(
-            f"model: {model!r} does not exist (resolved to {path.resolve()}); give a directory"
-            " of model files, a model.tar.gz, or an s3:// URI"
-        )
-    if path.is_dir():
-        if not any(p.is_file() for p in path.rglob("*")):
-            raise ConfigError(
-                f"model: {model!r} is an empty directory (no files in it or below); put the"
-                " model's files there (they are packed into model.tar.gz)"
-            )
-    elif not path.is_file():
-        raise ConfigError(f"model: {model!r} is neither a file nor a directory")
-    return path
+    return local_model_path(
+        model, accepted="a directory of model files, a model.tar.gz, or an s3:// URI"
+    )
 
 
 def package(path: Path, target: Path) -> None:
@@ -63,28 +53,18 @@ def package(path: Path, target: Path) -> None:
     if path.is_file() and path.name.endswith(".tar.gz"):
         target.write_bytes(path.read_bytes())
         return
-    members = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    root = path if path.is_dir() else path.parent
     with (
         target.open("wb") as raw,
         gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as zipped,
         tarfile.open(fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT) as tar,
     ):
-        for file in members:
-            info = tarfile.TarInfo(file.relative_to(root).as_posix())
+        for name, file in local_model_files(path):
+            info = tarfile.TarInfo(name)
             info.size = file.stat().st_size
             info.mode = 0o644
             info.mtime = 0
             with file.open("rb") as handle:
                 tar.addfile(info, handle)
-
-
-def _sha256(file: Path) -> str:
-    digest = hashlib.sha256()
-    with file.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def upload(provider: SageMakerProvider, model: str) -> str:
@@ -98,7 +78,7 @@ def upload(provider: SageMakerProvider, model: str) -> str:
     with tempfile.TemporaryDirectory(prefix="hostkit-model-") as folder:
         archive = Path(folder) / "model.tar.gz"
         package(path, archive)
-        digest = _sha256(archive)
+        digest = file_sha256(archive)
         key = f"{prefix}/models/{digest[:16]}/model.tar.gz"
         uri = f"s3://{bucket}/{key}"
         jobs.ensure_bucket(bucket)
@@ -112,26 +92,17 @@ def upload(provider: SageMakerProvider, model: str) -> str:
                 raise provider.map_error(error) from error
         size = archive.stat().st_size
         report_progress(f"{model}: uploading {size:,} bytes to {uri}")
-        started = time.perf_counter()
-        _put(provider, bucket, key, archive, size)
-        elapsed = max(time.perf_counter() - started, 1e-6)
-        report_progress(
-            f"{model}: uploaded {size:,} bytes in {elapsed:.1f}s ({size / elapsed / 1e6:.1f} MB/s)"
-        )
+        progress = UploadProgress(model, size)
+        _put(provider, bucket, key, archive, progress)
+        progress.done()
         return uri
 
 
-def _put(provider: SageMakerProvider, bucket: str, key: str, archive: Path, size: int) -> None:
-    """Upload with progress every ~5% (boto3's managed transfer: multipart when large)."""
+def _put(
+    provider: SageMakerProvider, bucket: str, key: str, archive: Path, progress: UploadProgress
+) -> None:
+    """Upload with progress (boto3's managed transfer: multipart when large)."""
     s3 = provider._client("s3")
-    sent = [0, 0]
-
-    def progress(chunk: int) -> None:
-        sent[0] += chunk
-        step = sent[0] * 20 // max(size, 1)
-        if step > sent[1]:
-            sent[1] = step
-            report_progress(f"  {sent[0]:,} / {size:,} bytes")
 
     from .batch import TransformJobs
 

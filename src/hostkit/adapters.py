@@ -9,6 +9,14 @@ or price loader. See docs/writing-a-provider.md.
 many calls at once wraps them in ``connection_pool(concurrency)``.
 """
 
+from hostkit._artifacts import (
+    UploadProgress,
+    file_sha256,
+    is_local_model,
+    local_model_files,
+    local_model_path,
+    tree_sha256,
+)
 from hostkit._gpus import parse_accelerator
 from hostkit._http import (
     DEFAULT_MAX_CONNECTIONS,
@@ -55,16 +63,21 @@ __all__ = [
     "Secret",
     "ServerKeys",
     "ServerlessProvider",
+    "UploadProgress",
     "build_chat_body",
     "chat_stream",
     "closest_matches",
     "connection_pool",
     "derive_server_key",
     "error_from_response",
+    "file_sha256",
     "get_logger",
     "instance_offering",
+    "is_local_model",
     "iter_sse_data",
     "load_hardware",
+    "local_model_files",
+    "local_model_path",
     "message_from_body",
     "parse_accelerator",
     "parse_go_duration",
@@ -77,5 +90,6 @@ __all__ = [
     "to_messages",
     "translate_httpx_error",
     "translate_transport_errors",
+    "tree_sha256",
     "usage_from",
 ]
