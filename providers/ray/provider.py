@@ -31,6 +31,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from hostkit_providers.ray import serve_llm
+
 from hostkit import Capabilities, CostEstimate, CostLine, Offering, Provider
 from hostkit._http import HttpClient
 from hostkit._logs import LogLine, Metrics
@@ -76,6 +78,7 @@ OPTIONS = {
     "max_ongoing_requests": "requests a replica takes at once (Serve's default 5)",
     "num_cpus": "CPUs each replica reserves (default: the replica_cpus setting, else 1)",
     "port": "ignored on ray (the Serve proxy's port is the serve_url setting's)",
+    **serve_llm.OPTIONS,  # options.engine = "serve-llm": Ray's own LLM app (serve_llm.py)
 }
 TERMINAL_FAILURES = ("DEPLOY_FAILED",)
 #: one read-modify-write of the application set at a time in this process
@@ -297,7 +300,9 @@ class RayProvider(Provider):
                 f" allowed: {', '.join(sorted(OPTIONS))}"
             )
         options = spec.options
-        if "command" in options:
+        if serve_llm.requested(options):
+            serve_llm.validate_spec(spec)
+        elif "command" in options:
             if not isinstance(options["command"], str | list):
                 raise ConfigError(
                     "options.command: expected a command string or a list of arguments"
@@ -345,6 +350,14 @@ class RayProvider(Provider):
     def _app_config(self, spec: DeploymentSpec) -> dict[str, Any]:
         """The Serve application (one entry of PUT's ``applications``) for ``spec``."""
         options = spec.options
+        if serve_llm.requested(options):
+            cpus = options.get("num_cpus", self.setting("replica_cpus"))
+            return serve_llm.application(
+                spec,
+                replicas=self._replicas_config(spec),
+                meta=_own_meta(spec),
+                num_cpus=float(cpus) if cpus is not None else None,
+            )
         kind = "llm" if "command" in options else "python"
         args: dict[str, Any] = {"kind": kind, "model": spec.model}
         for key in (
@@ -357,19 +370,7 @@ class RayProvider(Provider):
         ):
             if key in options:
                 args[key] = options[key]
-        args["hostkit"] = {
-            "fingerprint": spec.fingerprint(),
-            **(
-                {"usd_per_hour": float(options["usd_per_hour"])}
-                if "usd_per_hour" in options
-                else {}
-            ),
-            **(
-                {"scale_to_zero_after": spec.scale_to_zero_after}
-                if spec.scale_to_zero_after is not None
-                else {}
-            ),
-        }
+        args["hostkit"] = _own_meta(spec)
         deployment: dict[str, Any] = {
             "name": DEPLOYMENT,
             **self._replicas_config(spec),
@@ -459,7 +460,15 @@ class RayProvider(Provider):
             endpoint=f"{self.serve_url}/{spec.name}",
             fingerprint=spec.fingerprint(),
             instance="ray",
-            raw={"kind": "llm" if "command" in spec.options else "python"},
+            raw=(
+                {
+                    "kind": "llm",
+                    "engine": serve_llm.ENGINE,
+                    "served_model": serve_llm.served_model(spec),
+                }
+                if serve_llm.requested(spec.options)
+                else {"kind": "llm" if "command" in spec.options else "python"}
+            ),
         )
 
     # -- look-up --------------------------------------------------------------------
@@ -504,8 +513,9 @@ class RayProvider(Provider):
         """A Deployment from one application of ``GET /api/serve/applications/``."""
         config = app.get("deployed_app_config") or {}
         args = config.get("args") or {}
-        own = args.get("hostkit") or {}
-        details = (app.get("deployments") or {}).get(DEPLOYMENT) or {}
+        llm = serve_llm.view(config)
+        own = llm.meta if llm is not None else args.get("hostkit") or {}
+        details = (app.get("deployments") or {}).get(_model_deployment(app)) or {}
         replicas = details.get("replicas") or []
         running = [r for r in replicas if r.get("state") == "RUNNING"]
         deployed = details.get("deployment_config") or {}
@@ -533,6 +543,9 @@ class RayProvider(Provider):
                 raw[key] = own[key]
         if autoscaling:
             raw["autoscaling"] = True
+        if llm is not None:  # Ray Serve LLM: OpenAI routes, the model by its served name
+            raw.update(kind="llm", engine=serve_llm.ENGINE, served_model=llm.model_id)
+            args = {"model": llm.model_source}
         prefix = app.get("route_prefix") or f"/{name}"
         return Deployment(
             name=name,
@@ -569,7 +582,7 @@ class RayProvider(Provider):
     def invoke(self, deployment: Deployment, request: Any, **params: Any) -> InvokeResult:
         client = self._proxy(self._endpoint(deployment))
         if deployment.raw.get("kind") == "llm":
-            body = build_chat_body(deployment.model, request, params)
+            body = build_chat_body(_served_model(deployment), request, params)
             response = client.request("POST", "/v1/chat/completions", json=body, safe=True)
             return result_from_completion(
                 response.json(),
@@ -584,7 +597,7 @@ class RayProvider(Provider):
     async def ainvoke(self, deployment: Deployment, request: Any, **params: Any) -> InvokeResult:
         client = self._proxy(self._endpoint(deployment))
         if deployment.raw.get("kind") == "llm":
-            body = build_chat_body(deployment.model, request, params)
+            body = build_chat_body(_served_model(deployment), request, params)
             response = await client.arequest("POST", "/v1/chat/completions", json=body, safe=True)
             return result_from_completion(
                 response.json(),
@@ -618,7 +631,7 @@ class RayProvider(Provider):
                 provider=self.name,
             )
         client = self._proxy(self._endpoint(deployment))
-        body = build_chat_body(deployment.model, request, params, stream=True)
+        body = build_chat_body(_served_model(deployment), request, params, stream=True)
         started = time.perf_counter()
         context = client.stream("POST", "/v1/chat/completions", json=body, safe=True)
         response = context.__enter__()
@@ -668,9 +681,10 @@ class RayProvider(Provider):
         if app is None or not _is_ours(app) or not app.get("deployed_app_config"):
             raise NotFound(f"no deployment named {deployment.name!r} on ray", provider=self.name)
         config = copy.deepcopy(app["deployed_app_config"])
-        own = (config.get("args") or {}).get("hostkit") or {}
+        llm = serve_llm.view(config)
+        own = llm.meta if llm is not None else (config.get("args") or {}).get("hostkit") or {}
         idle = own.get("scale_to_zero_after")
-        entry = _deployment_entry(config)
+        entry = _scalable_entry(config)
         current = _deployed_bounds(app)
         entry.pop("num_replicas", None)
         entry.pop("autoscaling_config", None)
@@ -818,9 +832,33 @@ class RayProvider(Provider):
 
 
 # -- helpers ----------------------------------------------------------------------------
+def _own_meta(spec: DeploymentSpec) -> dict[str, Any]:
+    """What hostkit reads back from its application: the fingerprint, price, idle time."""
+    meta: dict[str, Any] = {"fingerprint": spec.fingerprint()}
+    if "usd_per_hour" in spec.options:
+        meta["usd_per_hour"] = float(spec.options["usd_per_hour"])
+    if spec.scale_to_zero_after is not None:
+        meta["scale_to_zero_after"] = spec.scale_to_zero_after
+    return meta
+
+
 def _is_ours(app: Mapping[str, Any]) -> bool:
+    """hostkit's own application, or a Ray Serve LLM one hostkit wrote (serve_llm.py)."""
     config = app.get("deployed_app_config") or {}
-    return config.get("import_path") == BUILDER
+    return config.get("import_path") == BUILDER or serve_llm.view(config) is not None
+
+
+def _model_deployment(app: Mapping[str, Any]) -> str:
+    """The Serve deployment whose replicas serve the model: HostkitModel, or Ray Serve
+    LLM's ``LLMServer:<model id>``."""
+    llm = serve_llm.view(app.get("deployed_app_config"))
+    return llm.deployment if llm is not None else DEPLOYMENT
+
+
+def _scalable_entry(config: dict[str, Any]) -> dict[str, Any]:
+    """The replica options of the model's deployment in an application config (in place)."""
+    llm = serve_llm.view(config)
+    return llm.deployment_config() if llm is not None else _deployment_entry(config)
 
 
 def _deploy_config(details: Mapping[str, Any], serve_url: str) -> dict[str, Any]:
@@ -914,7 +952,7 @@ def _deployment_entry(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def _deployed_bounds(app: Mapping[str, Any]) -> tuple[int | None, int | None]:
-    details = (app.get("deployments") or {}).get(DEPLOYMENT) or {}
+    details = (app.get("deployments") or {}).get(_model_deployment(app)) or {}
     deployed = details.get("deployment_config") or {}
     autoscaling = deployed.get("autoscaling_config")
     if autoscaling:
@@ -925,6 +963,13 @@ def _deployed_bounds(app: Mapping[str, Any]) -> tuple[int | None, int | None]:
 
 def _target_ongoing(app: Mapping[str, Any]) -> Any:
     config = app.get("deployed_app_config") or {}
+    llm = serve_llm.view(config)
+    if llm is not None:
+        return (
+            (llm.llm_config.get("deployment_config") or {})
+            .get("autoscaling_config", {})
+            .get("target_ongoing_requests")
+        )
     for entry in config.get("deployments") or []:
         if entry.get("name") == DEPLOYMENT:
             return (entry.get("autoscaling_config") or {}).get("target_ongoing_requests")
@@ -937,6 +982,11 @@ def _gpu_count(accelerator: str | None) -> int:
         return 0
     _, _, count = accelerator.partition(":")
     return int(count) if count.strip().isdigit() else 1
+
+
+def _served_model(deployment: Deployment) -> str:
+    """The ``model`` an OpenAI request names: Ray Serve LLM's model_id, else the model."""
+    return str((deployment.raw or {}).get("served_model") or deployment.model)
 
 
 def _no_params(params: Mapping[str, Any]) -> None:
