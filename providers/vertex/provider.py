@@ -226,6 +226,9 @@ class VertexProvider(Provider):
         "credentials_file": str,
         #: an API key for the Cloud Billing Catalog (``hostkit catalog --refresh`` only)
         "billing_api_key": str,
+        #: the Cloud Storage bucket for local models and batch files (gcs.py; default
+        #: ``{project}-vertex-staging-{location}``, created if missing)
+        "staging_bucket": str,
     }
     unsupported = {
         "logs": "Vertex AI sends an endpoint's container logs to Cloud Logging, which hostkit"
@@ -395,6 +398,9 @@ class VertexProvider(Provider):
         return f"projects/{self.project}/locations/{self.location}"
 
     def close(self) -> None:
+        gcs = self.__dict__.pop("_hostkit_gcs", None)
+        if gcs is not None:
+            gcs.close()
         if self._sdk_objects is not None:
             self._sdk_objects.session.close()
             self._sdk_objects.endpoints.transport.close()
