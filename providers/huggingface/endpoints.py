@@ -31,6 +31,7 @@ serve ``/v1/chat/completions``) through the router half's code with another URL.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import math
 import re
@@ -61,6 +62,7 @@ from hostkit.errors import (
     Unsupported,
 )
 
+from .artifacts import is_local, local_path
 from .router import RouterClient
 
 if TYPE_CHECKING:
@@ -342,6 +344,14 @@ class EndpointsClient(RouterClient):
         env = {k: v for k, v in spec.env.items() if not is_secret_key(k)}
         secrets = {k: v for k, v in spec.env.items() if is_secret_key(k)}
         revision = spec.options.get("revision")
+        if is_local(spec.model):
+            local_path(spec.model)  # a missing path or empty directory: a ConfigError now
+            if revision is not None:
+                raise ConfigError(
+                    f"options.revision: {spec.model!r} is a local model, uploaded and pinned to"
+                    " its own commit; remove options.revision",
+                    provider=name,
+                )
         return Plan(
             name=spec.name,
             namespace=self.namespace(),
@@ -508,6 +518,7 @@ class EndpointsClient(RouterClient):
             "health_route": raw.get("healthRoute"),
             "type": raw.get("type"),
             "scale_to_zero_timeout": scaling.get("scaleToZeroTimeout"),
+            "revision": (raw.get("model") or {}).get("revision"),
         }
         if extra:
             info.update(extra)
@@ -619,6 +630,8 @@ class EndpointsClient(RouterClient):
         """Check the hardware (price, capacity, quota), then create the endpoint."""
         plan = self.plan(spec)
         compute = self.check_hardware(plan)
+        if is_local(spec.model):  # after the hardware check: nothing uploads for a refused spec
+            plan = self._with_local_model(plan, spec)
         url = self._url(plan.namespace)
         raw = self._endpoint(self._send("POST", url, body=plan.payload(), safe=False), url)
         self.created.add(plan.name)
@@ -633,6 +646,21 @@ class EndpointsClient(RouterClient):
         deployment = self.deployment(raw, extra)
         report(f"{plan.name}: endpoint {deployment.raw['state']} on {plan.compute_id}")
         return deployment
+
+    def _with_local_model(self, plan: Plan, spec: DeploymentSpec) -> Plan:
+        """The plan for a local ``model``: uploaded to a private Hub repository (artifacts.py),
+        served at the exact commit, tagged with a fingerprint that includes the content."""
+        from .artifacts import content_fingerprint, upload
+
+        hub = upload(self.host, spec.model, plan.name)
+        args = ["--served-model-name", hub.repository] if plan.container_args else None
+        return dataclasses.replace(
+            plan,
+            repository=hub.repository,
+            revision=hub.revision,
+            container_args=args,
+            fingerprint=content_fingerprint(spec),
+        )
 
     def delete(self, deployment: Deployment) -> None:
         """``DELETE`` the endpoint; NotFound (already gone) is the caller's to ignore."""
