@@ -38,7 +38,7 @@ from hostkit._http import HttpClient
 from hostkit._logs import LogLine, Metrics
 from hostkit._models import Deployment, DeploymentSpec, InvokeResult, Stream, Usage
 from hostkit._openai import build_chat_body, chat_stream, result_from_completion
-from hostkit._redact import get_logger
+from hostkit._redact import get_logger, scrub
 from hostkit.errors import (
     AuthenticationError,
     ConfigError,
@@ -522,6 +522,8 @@ class RayProvider(Provider):
         autoscaling = deployed.get("autoscaling_config") or None
         target = details.get("target_num_replicas")
         state, reason = _state(app, details, running, target)
+        if llm is not None and reason:
+            reason = serve_llm.explain(reason)
         raw: dict[str, Any] = {
             "kind": args.get("kind", "python"),
             "app_status": app.get("status"),
@@ -537,7 +539,7 @@ class RayProvider(Provider):
         if reason:
             raw["failure_reason"] = reason
         if app.get("message"):
-            raw["message"] = app["message"]
+            raw["message"] = scrub(app["message"])
         for key in ("usd_per_hour", "scale_to_zero_after"):
             if key in own:
                 raw[key] = own[key]

@@ -62,7 +62,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from hostkit._models import DeploymentSpec
-from hostkit._redact import is_secret_key, register_secret
+from hostkit._redact import is_secret_key, register_secret, scrub
 from hostkit.adapters import parse_accelerator
 from hostkit.errors import ConfigError
 
@@ -73,6 +73,7 @@ __all__ = [
     "LlmApp",
     "application",
     "deployment_name",
+    "explain",
     "ray_accelerator",
     "requested",
     "validate_spec",
@@ -306,6 +307,23 @@ def application(
     }
 
 
+#: words of an import failure that mean the cluster lacks Ray Serve LLM's dependencies
+_MISSING = ("pyarrow", "vllm", "sglang", "ray.serve.llm", "no module named")
+
+
+def explain(reason: str) -> str:
+    """Ray's failure reason (secrets masked), with what to install when it says an
+    import failed."""
+    reason = scrub(reason)
+    if not any(word in reason.lower() for word in _MISSING):
+        return reason
+    return (
+        f'{reason} (Ray Serve LLM needs `pip install "ray[llm]"` - which brings vLLM and'
+        " pyarrow - on every node of the cluster, in the Python the cluster runs, and GPUs;"
+        " or serve the model with options.command instead)"
+    )
+
+
 # -- reading an application back -------------------------------------------------------------
 class LlmApp:
     """What hostkit reads back from a serve-llm application's ``deployed_app_config``."""
@@ -318,6 +336,10 @@ class LlmApp:
         self.model_id = str(loading.get("model_id") or "")
         self.model_source = str(loading.get("model_source") or self.model_id)
         self.deployment = deployment_name(self.model_id)
+        env = (llm_config.get("runtime_env") or {}).get("env_vars") or {}
+        for key, value in env.items():  # read back from any process: mask them there too
+            if isinstance(key, str) and is_secret_key(key) and isinstance(value, str):
+                register_secret(value)
 
     def deployment_config(self) -> dict[str, Any]:
         """The model's Serve options in this config (changed in place by scale)."""
