@@ -46,9 +46,10 @@ def _sources(provider: RayProvider, name: str) -> list[tuple[str, str, dict[str,
     app = (provider.details().get("applications") or {}).get(name)
     if app is None:
         raise NotFound(f"no deployment named {name!r} on ray", provider=provider.name)
-    from hostkit_providers.ray.provider import DEPLOYMENT
+    from hostkit_providers.ray.provider import _model_deployment
 
-    replicas = ((app.get("deployments") or {}).get(DEPLOYMENT) or {}).get("replicas") or []
+    deployment = _model_deployment(app)  # HostkitModel, or Ray Serve LLM's LLMServer:<id>
+    replicas = ((app.get("deployments") or {}).get(deployment) or {}).get("replicas") or []
     found = []
     for replica in replicas:
         rid = str(replica.get("replica_id") or replica.get("actor_id") or "?")

@@ -344,6 +344,21 @@ def test_status_and_scale_of_a_serve_llm_app(ray: Any, monkeypatch: pytest.Monke
     assert "deployments" not in app  # no HostkitModel override in Ray's application
 
 
+def test_logs_are_read_from_the_llm_servers_replicas(
+    ray: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hostkit_providers.ray.logs import _sources
+
+    the_spec = spec(model="m/x", name="x", accelerator="L4")
+    answer = listing(the_spec, ray)
+    (replica,) = answer["applications"]["x"]["deployments"]["LLMServer:m--x"]["replicas"]
+    replica.update(node_id="n1", log_file_path="/serve/replica_x_LLMServer_r0.log")
+    monkeypatch.setattr(ray, "_dashboard_call", RecordingDashboard(answer))
+    assert _sources(ray, "x") == [
+        ("r0", "serve", {"node_id": "n1", "filename": "serve/replica_x_LLMServer_r0.log"})
+    ]
+
+
 def test_a_build_openai_app_hostkit_did_not_write_is_not_ours(
     ray: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
