@@ -656,16 +656,25 @@ class RayProvider(Provider):
 
     def metrics(self, deployment: Deployment, *, since: float | None = None) -> Metrics | None:
         """Requests, errors and mean latency through Serve's proxy since this provider's
-        previous sample (the first: since the deploy), from Ray's Prometheus metrics
+        previous sample (the first: since the deploy), and the requests in flight on each
+        replica the REST API lists in ``deployment.raw``, from Ray's Prometheus metrics
         (see metrics.py); None when no node's metrics endpoint is reachable."""
         from hostkit_providers.ray.metrics import serve_metrics
 
-        deployed_at = (deployment.raw or {}).get("deployed_at")
+        raw = deployment.raw or {}
+        deployed_at = raw.get("deployed_at")
+        listed = raw.get("replica_states")
+        replicas = (
+            {str(r.get("id")) for r in listed if isinstance(r, dict) and r.get("id")}
+            if isinstance(listed, list)
+            else None
+        )
         metrics, sample = serve_metrics(
             self,
             deployment.name,
             self._samples.get(deployment.name),
             float(deployed_at) if isinstance(deployed_at, int | float) else None,
+            replicas,
         )
         if sample is not None:
             self._samples[deployment.name] = sample

@@ -14,7 +14,7 @@ import datetime as _dt
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from hostkit._models import parse_duration
@@ -79,7 +79,9 @@ class Metrics:
 
     Covers the ``window_s`` seconds before ``end``; a field the platform does not
     report is None. ``latency_ms`` is the average model latency, ``source`` says where
-    the figures come from.
+    the figures come from. ``in_flight`` is not a window figure but the latest reading
+    of requests being processed, per replica: replica id -> requests in flight (None
+    when the platform does not report it per replica).
     """
 
     window_s: float
@@ -89,6 +91,7 @@ class Metrics:
     latency_ms: float | None = None
     max_latency_ms: float | None = None
     source: str = ""
+    in_flight: dict[str, int] | None = field(default=None, hash=False)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

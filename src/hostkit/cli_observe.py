@@ -3,7 +3,7 @@
 ``logs NAME [--follow] [--since 10m]`` prints the platform's server log lines (``--json``:
 one JSON object per line); ``status NAME --watch [--interval 5]`` shows state, ready and
 target replicas, endpoint and, where the platform reports them, recent invocations,
-errors and latency. On a terminal the view is redrawn in place; otherwise a line is
+errors and latency and the requests in flight per replica. On a terminal the view is redrawn in place; otherwise a line is
 printed each time something changes. Both run until Ctrl-C (exit code 130, like every
 interrupted command), ``logs`` without ``--follow`` until the lines run out, and the
 watch ends by itself once the deployment is deleted. Imported only by the CLI.
@@ -61,6 +61,10 @@ def _cmd_logs(args: argparse.Namespace) -> int:
 
 
 # -- status --watch ---------------------------------------------------------------
+#: replicas named in the in-flight part of the metrics line (the busiest first)
+IN_FLIGHT_SHOWN = 8
+
+
 def _target(deployment: hostkit.Deployment) -> str | None:
     """The replica count the platform is working towards, or the autoscaling bounds."""
     for key in ("desired_instance_count", "desired_replicas", "target_replicas"):
@@ -93,7 +97,20 @@ def _metrics_text(metrics: Metrics | None, note: str | None) -> str:
         if metrics.max_latency_ms is not None:
             latency += f" (max {metrics.max_latency_ms:.0f} ms)"
         parts.append(latency)
-    return f"last {window}: {', '.join(parts)}"
+    text = f"last {window}: {', '.join(parts)}"
+    if metrics.in_flight:
+        text += f"; {_in_flight_text(metrics.in_flight)}"
+    return text
+
+
+def _in_flight_text(in_flight: dict[str, int], shown: int = IN_FLIGHT_SHOWN) -> str:
+    """``in flight: r1=3 r2=1``: requests being processed now, per replica (the busiest
+    first, at most ``shown`` of them, then how many more and the total)."""
+    busiest = sorted(in_flight.items(), key=lambda item: (-item[1], item[0]))
+    text = "in flight: " + " ".join(f"{replica}={count}" for replica, count in busiest[:shown])
+    if len(busiest) > shown:
+        text += f" (+{len(busiest) - shown} replicas, {sum(in_flight.values())} in all)"
+    return text
 
 
 def _state(provider: hostkit.Provider, deployment: hostkit.Deployment) -> str:

@@ -2,7 +2,9 @@
 
 * ``unrelated:app`` - a plain Serve application hostkit did not build;
 * ``batch_echo`` - a model that takes a list (Serve batching) and says how big each
-  batch was, so a test can assert on what the model saw.
+  batch was, so a test can assert on what the model saw;
+* ``hold_until_released`` - a model whose requests stay in flight until the test
+  creates a file, so a test can count requests in flight.
 """
 
 from __future__ import annotations
@@ -29,6 +31,16 @@ def hang_on_request(payload: Any) -> Any:
     if payload == "hang":
         time.sleep(3600)
     return {"echo": payload, "pid": os.getpid()}
+
+
+def hold_until_released(payload: dict[str, Any]) -> dict[str, Any]:
+    """Answers once the file ``payload["release"]`` exists (at most ``payload["limit"]``
+    seconds, default 120), so the request is in flight until the test says so."""
+    release = str(payload["release"])
+    deadline = time.monotonic() + float(payload.get("limit", 120))
+    while not os.path.exists(release) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return {"id": payload.get("id"), "released": os.path.exists(release), "pid": os.getpid()}
 
 
 def build_unrelated(args: dict[str, Any]) -> Any:
