@@ -453,6 +453,17 @@ def main() -> None:
             refs(C1, [(tag1, C1)], repo=f"hostkit-dev/hostkit-{NAME}"),
         ],
     )
+    write(
+        "public",
+        "the repo exists (409) with no content tag and is public: hostkit uploads local models"
+        " only to private repos, so it stops before uploading anything.",
+        [
+            *before_create(),
+            create_repo(409),
+            refs(INIT),
+            model_info(INIT, [".gitattributes"], private=False),
+        ],
+    )
     write("nothing", "no request at all is expected.", [])
     print("ok", tag1, tag2, fp1, fp2)
 

@@ -239,3 +239,25 @@ def test_a_local_model_on_the_serverless_router_says_to_set_instance(
     with cassette(CASSETTES / "nothing.yaml"), pytest.raises(errors.ConfigError) as caught:
         provider.deploy(spec)
     assert "instance=" in caught.value.message and "'./model'" in caught.value.message
+
+
+def test_a_public_repo_is_never_written(provider: HuggingFaceProvider) -> None:
+    use_model("v1")
+    with (
+        cassette(CASSETTES / "public.yaml") as played,
+        pytest.raises(errors.ConfigError) as caught,
+    ):
+        provider.deploy(SPEC)
+    assert played.all_played
+    assert "is public" in caught.value.message and "private" in caught.value.message
+
+
+def test_folders_the_hub_refuses_are_not_uploaded() -> None:
+    from hostkit_providers.huggingface.artifacts import _additions
+
+    use_model("v1")
+    for extra in (".cache/huggingface/download/config.json.lock", ".git/HEAD"):
+        (Path("model") / extra).parent.mkdir(parents=True, exist_ok=True)
+        (Path("model") / extra).write_text("x")
+    names = [op.path_in_repo for op in _additions(Path("model"))]
+    assert names == ["config.json", "tokenizer_config.json", "vocab.txt"]
