@@ -25,6 +25,9 @@ use. Every answer is parsed by the SDK's own ``InferenceEndpoint.from_raw`` (bui
 with ``token=False``, so the object never holds a credential), and the tests replay
 the same cassettes through the ``HfApi`` methods to prove the wire format is theirs.
 
+A local ``model`` ("./dir") is uploaded to a private Hub repository first and the endpoint
+is created at that exact commit (``artifacts.py``; after the hardware check).
+
 Invoke goes to the endpoint URL's OpenAI-compatible chat route (TGI and vLLM both
 serve ``/v1/chat/completions``) through the router half's code with another URL.
 """
