@@ -65,6 +65,7 @@ from hostkit.adapters import (
     PriceRow,
     build_chat_body,
     get_logger,
+    is_local_model,
     iter_sse_data,
     load_hardware,
     parse_accelerator,
@@ -148,7 +149,12 @@ _CUSTOM_ONLY = ("command", "port")
 
 
 def served_model(model: str) -> str:
-    """The name vLLM serves a Hugging Face model under (``hf://`` dropped)."""
+    """The name vLLM serves a model under: a Hugging Face id (``hf://`` dropped), or a
+    local model's directory name (``--served-model-name``, see artifacts.py)."""
+    if is_local_model(model):
+        from .artifacts import served_name
+
+        return served_name(model)
     found = _HF_ID.match(model)
     return found.group(1) if found else model
 
@@ -554,8 +560,12 @@ class VertexProvider(Provider):
             )
         return wanted, count
 
-    def plan(self, spec: DeploymentSpec) -> Plan:
-        """What ``spec`` becomes on Vertex AI; ConfigError for what cannot be honoured."""
+    def plan(self, spec: DeploymentSpec, *, folder: str | None = None) -> Plan:
+        """What ``spec`` becomes on Vertex AI; ConfigError for what cannot be honoured.
+
+        A local ``model`` is checked here and uploaded by ``_create`` (artifacts.py), which
+        plans again with ``folder``, the ``gs://`` folder it went to.
+        """
         options = self._options(spec)
         if spec.region and spec.region != self.location:
             raise ConfigError(
@@ -590,8 +600,20 @@ class VertexProvider(Provider):
         high = spec.max_replicas or max(low, spec.replicas or low)
         hf = _HF_ID.match(spec.model)
         artifact_uri: str | None = None
-        if hf and not spec.model.startswith("gs://"):
-            serving, model_id = SERVING_VLLM, hf.group(1)
+        local = is_local_model(spec.model)
+        if local:
+            from .artifacts import local_path, model_argument, served_name
+
+            path = local_path(spec.model)  # missing or empty: a ConfigError before anything
+            artifact_uri = folder.rstrip("/") if folder else None
+        if (hf and not spec.model.startswith("gs://")) or (local and not spec.image):
+            if local:  # a Hugging Face-format LLM directory, loaded by vLLM from gs://
+                serving = SERVING_VLLM
+                model_id = model_argument(folder or "gs://(uploaded at deploy)/", path)
+                served = f"--served-model-name={served_name(spec.model)}"
+                options = {**options, "args": [served, *(options.get("args") or [])]}
+            else:
+                serving, model_id = SERVING_VLLM, hf.group(1) if hf else spec.model
             for key in _CUSTOM_ONLY:
                 if key in options:
                     raise ConfigError(
@@ -628,6 +650,8 @@ class VertexProvider(Provider):
             serving, model_id = SERVING_CUSTOM, spec.model
             if spec.model.startswith("gs://"):
                 artifact_uri = spec.model
+            elif local:
+                model_id = artifact_uri or spec.model
             container = {
                 "image_uri": spec.image,
                 "command": list(options.get("command") or []),
@@ -735,6 +759,11 @@ class VertexProvider(Provider):
     # -- deploy ----------------------------------------------------------------------------
     def _create(self, spec: DeploymentSpec) -> Deployment:
         plan = self.plan(spec)
+        if is_local_model(spec.model):  # content-addressed upload first (artifacts.py)
+            from .artifacts import upload
+
+            folder, _ = upload(self, spec.model)
+            plan = self.plan(spec, folder=folder)
         with self._about(plan.machine_type, plan.hardware):
             return self._create_planned(spec, plan)
 
