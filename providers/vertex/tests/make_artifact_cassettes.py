@@ -481,6 +481,118 @@ def scenario_squatted() -> list[Interaction]:
     ]
 
 
+RESULTS = '{"id": 0, "prediction": "a"}\n{"id": 1, "prediction": "b"}\n'
+RESULTS_PREFIX = "hostkit/batch/job-1/out/"
+
+
+def media_headers(data: bytes, content_range: str | None = None) -> dict[str, list[str]]:
+    """A media download's headers: the stored object's hashes and generation."""
+    md5 = base64.b64encode(hashlib.md5(data).digest()).decode()
+    headers = {
+        "Content-Type": ["application/octet-stream"],
+        "Date": ["Sat, 21 Nov 2026 10:00:01 GMT"],
+        "Server": ["UploadServer"],
+        "X-GUploader-UploadID": ["ABgVH8_hostkitFixtureDownloadId00000000000000000000000"],
+        "x-goog-generation": ["1795250402000201"],
+        "x-goog-metageneration": ["1"],
+        "x-goog-stored-content-encoding": ["identity"],
+        "x-goog-stored-content-length": [str(len(data))],
+        "x-goog-hash": [f"crc32c={crc32c(data)},md5={md5}"],
+        "x-goog-storage-class": ["STANDARD"],
+        "Cache-Control": ["private, max-age=0"],
+    }
+    if content_range:
+        headers["Content-Range"] = [content_range]
+    return headers
+
+
+def with_status(step: Interaction, code: int, message: str) -> Interaction:
+    """``step`` answered with a status make_cassettes.exchange does not name."""
+    step["response"]["status"] = {"code": code, "message": message}
+    return step
+
+
+def scenario_objects() -> list[Interaction]:
+    """gcs.py's object calls as batch jobs use them: write, list, read whole and streamed,
+    delete (one already gone)."""
+    data = RESULTS.encode()
+    shard = f"{RESULTS_PREFIX}prediction.results-00000-of-00001"
+    quoted = shard.replace("/", "%2F")
+    media = f"{GCS}/download/storage/v1/b/{BUCKET}/o/{quoted}?alt=media"
+    listing = {
+        "kind": "storage#objects",
+        "items": [object_json(shard, data, "application/octet-stream", 1795250402000201)],
+    }
+    gone = f"{RESULTS_PREFIX}errors_stats-00000-of-00001"
+    return [
+        get_bucket(),
+        service_agent(),
+        upload_object(
+            "hostkit/batch/job-1/input.jsonl",
+            RESULTS,
+            content_type="text/plain",
+        ),
+        exchange(
+            "GET",
+            f"{GCS}/storage/v1/b/{BUCKET}/o?prefix={RESULTS_PREFIX.replace('/', '%2F')}"
+            "&projection=noAcl&prettyPrint=false",
+            reply=listing,
+            request_headers=gcs_request_headers(),
+            response_headers=gcs_headers(),
+        ),
+        exchange(
+            "GET",
+            media,
+            raw_reply=RESULTS,
+            request_headers=gcs_request_headers(),
+            response_headers=media_headers(data),
+        ),
+        with_status(
+            exchange(
+                "GET",
+                media,
+                raw_reply=RESULTS,
+                request_headers=gcs_request_headers(),
+                response_headers=media_headers(data, f"bytes 0-{len(data) - 1}/{len(data)}"),
+            ),
+            206,
+            "Partial Content",
+        ),
+        with_status(
+            exchange(
+                "GET",
+                media + "&generation=1795250402000201",  # the reader keeps the generation
+                reply=gcs_error(
+                    416, "The requested range cannot be satisfied.", "requestedRangeNotSatisfiable"
+                ),
+                request_headers=gcs_request_headers(),
+                response_headers=gcs_headers(),
+            ),
+            416,
+            "Requested Range Not Satisfiable",
+        ),
+        with_status(
+            exchange(
+                "DELETE",
+                f"{GCS}/storage/v1/b/{BUCKET}/o/{quoted}?prettyPrint=false",
+                raw_reply="",
+                request_headers=gcs_request_headers(),
+                response_headers=gcs_headers(),
+            ),
+            204,
+            "No Content",
+        ),
+        exchange(
+            "DELETE",
+            f"{GCS}/storage/v1/b/{BUCKET}/o/{gone.replace('/', '%2F')}?prettyPrint=false",
+            status=404,
+            reply=gcs_error(404, f"No such object: {BUCKET}/{gone}", "notFound"),
+            request_headers=gcs_request_headers(),
+            response_headers=gcs_headers(),
+        ),
+    ]
+
+
 SCENARIOS: dict[str, tuple[str, Callable[[], list[Interaction]]]] = {
     "first_deploy": (
         "first_deploy: deploy(model='./model') on g2-standard-12. find() sees nothing; the\n"
@@ -514,6 +626,12 @@ SCENARIOS: dict[str, tuple[str, Callable[[], list[Interaction]]]] = {
         "squatted: the default-named bucket's projectNumber is not the project's (the number\n"
         "in its Cloud Storage service agent): nothing is uploaded.",
         scenario_squatted,
+    ),
+    "objects": (
+        "objects: the Cloud Storage calls native batch jobs build on: an object written,\n"
+        "a prefix listed, a result shard read whole and then streamed (a 206 range, then\n"
+        "416 at its end), two objects deleted (the second already gone: 404 is fine).",
+        scenario_objects,
     ),
     "nothing": (
         "nothing: no request at all (a missing path, an empty directory and a bad\n"

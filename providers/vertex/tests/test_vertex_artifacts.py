@@ -134,6 +134,7 @@ def test_first_deploy_creates_the_bucket_uploads_then_deploys_from_the_folder(
     total = sum(len(text.encode()) for text in GEN.MODEL_V1.values())
     assert any(f"uploading 3 file(s), {total:,} bytes" in line for line in progress)
     assert any(f"uploaded {total:,} bytes in" in line and "MB/s" in line for line in progress)
+    assert f"  {total:,} / {total:,} bytes" in progress  # counted as the SDK read the files
 
 
 def test_the_same_directory_again_uploads_nothing(provider: VertexProvider) -> None:
@@ -276,8 +277,16 @@ def _gcs_body(request: Any, response: Any) -> None:
         assert error.code == response.status
         assert json.loads(response.body)["error"]["message"] in error.message
         return
+    if not response.body or request.path.startswith("/download/"):
+        return  # a delete's empty 204, or an object's bytes (checked against x-goog-hash)
     body = json.loads(response.body)
     client = storage.Client.create_anonymous_client()
+    if body.get("kind") == "storage#objects":
+        for item in body["items"]:
+            blob = storage.Blob(item["name"], storage.Bucket(client, item["bucket"]))
+            blob._set_properties(item)
+            assert blob.size is not None and blob.crc32c and blob.generation
+        return
     if body.get("kind") == "storage#bucket":
         bucket = storage.Bucket(client, body["name"])
         bucket._set_properties(body)
@@ -325,3 +334,20 @@ def test_the_cassettes_are_what_the_generator_writes(tmp_path: Path) -> None:
         assert [i["request"]["uri"] for i in interactions] == [
             uri for _, uri in requests_of(name)
         ], name
+
+
+# -- gcs.py's object calls (what native batch jobs build on) -------------------------------
+def test_object_calls_write_list_read_stream_and_delete(provider: VertexProvider) -> None:
+    from hostkit_providers.vertex.gcs import storage_for
+
+    store = storage_for(provider)
+    prefix = f"gs://{GEN.BUCKET}/{GEN.RESULTS_PREFIX}"
+    shard = f"{prefix}prediction.results-00000-of-00001"
+    with replay("objects") as recorded:
+        bucket = store.bucket()
+        store.upload_text(GEN.RESULTS, f"gs://{bucket}/hostkit/batch/job-1/input.jsonl")
+        assert store.list_blobs(prefix) == [shard]
+        assert store.download_text(shard) == GEN.RESULTS
+        assert list(store.read_lines(shard)) == GEN.RESULTS.splitlines()
+        store.delete([shard, f"{prefix}errors_stats-00000-of-00001"])
+    assert recorded.all_played
