@@ -166,13 +166,38 @@ class Storage:
                 provider=self.provider.name,
             )
         name = name or default_bucket_name(self.provider.project, self.provider.location)
-        found = self._call(lambda: self.client.lookup_bucket(name, retry=None))
+        found = self._lookup(name, configured=bool(configured))
         if found is None:
-            found = self._create(name)
+            try:
+                found = self._create(name)
+            except HostkitError as error:
+                if error.status_code != 409:
+                    raise
+                # created meanwhile (another process), or a name another project holds
+                found = self._lookup(name, configured=bool(configured))
+                if found is None:
+                    raise
+                if not configured:
+                    self._check_owner(found)
         elif not configured:
             self._check_owner(found)
         self._check_region(found)
         return name
+
+    def _lookup(self, name: str, *, configured: bool) -> Any:
+        """The bucket, or None when it does not exist; a 403 on the default name says why."""
+        try:
+            return self._call(lambda: self.client.lookup_bucket(name, retry=None))
+        except AuthenticationError as error:
+            if configured or error.status_code != 403:
+                raise
+            error.message += (
+                f". If the credentials do have it, the name gs://{name} belongs to another"
+                " project (bucket names are global): set staging_bucket under"
+                f" [providers.{self.provider.name}] to a bucket of your own"
+            )
+            error.args = (error.message,)
+            raise
 
     def _create(self, name: str) -> Any:
         location = self.provider.location

@@ -593,6 +593,31 @@ def scenario_objects() -> list[Interaction]:
     ]
 
 
+BUCKET_FORBIDDEN = (
+    "hostkit-deployer@hostkit-demo.iam.gserviceaccount.com does not have"
+    " storage.buckets.get access to the Google Cloud Storage bucket. Permission"
+    " 'storage.buckets.get' denied on resource (or it may not exist)."
+)
+
+
+def scenario_bucket_forbidden() -> list[Interaction]:
+    """The default name answers 403: no permission, or another project's bucket."""
+    return [get_bucket(403, gcs_error(403, BUCKET_FORBIDDEN, "forbidden"))]
+
+
+def scenario_bucket_race() -> list[Interaction]:
+    """Missing, then 409 on insert (another process made it): looked up again, then used."""
+    conflict = gcs_error(
+        409,
+        "Your previous request to create the named bucket succeeded and you already own it.",
+        "conflict",
+    )
+    step = insert_bucket()
+    step["response"]["status"] = {"code": 409, "message": "Conflict"}
+    step["response"]["body"]["string"] = json.dumps(conflict, indent=2) + "\n"
+    return [get_bucket(404), step, get_bucket(), service_agent()]
+
+
 SCENARIOS: dict[str, tuple[str, Callable[[], list[Interaction]]]] = {
     "first_deploy": (
         "first_deploy: deploy(model='./model') on g2-standard-12. find() sees nothing; the\n"
@@ -632,6 +657,15 @@ SCENARIOS: dict[str, tuple[str, Callable[[], list[Interaction]]]] = {
         "a prefix listed, a result shard read whole and then streamed (a 206 range, then\n"
         "416 at its end), two objects deleted (the second already gone: 404 is fine).",
         scenario_objects,
+    ),
+    "bucket_forbidden": (
+        "bucket_forbidden: the default bucket's get answers 403 naming storage.buckets.get.",
+        scenario_bucket_forbidden,
+    ),
+    "bucket_race": (
+        "bucket_race: the bucket is missing, but its insert answers 409 (another process\n"
+        "created it meanwhile); it is looked up again, its owner checked, and used.",
+        scenario_bucket_race,
     ),
     "nothing": (
         "nothing: no request at all (a missing path, an empty directory and a bad\n"

@@ -351,3 +351,27 @@ def test_object_calls_write_list_read_stream_and_delete(provider: VertexProvider
         assert list(store.read_lines(shard)) == GEN.RESULTS.splitlines()
         store.delete([shard, f"{prefix}errors_stats-00000-of-00001"])
     assert recorded.all_played
+
+
+def test_a_403_on_the_default_bucket_names_the_permission_and_the_other_cause(
+    provider: VertexProvider,
+) -> None:
+    from hostkit_providers.vertex.gcs import storage_for
+
+    with (
+        replay("bucket_forbidden") as recorded,
+        pytest.raises(errors.AuthenticationError) as caught,
+    ):
+        storage_for(provider).bucket()
+    assert recorded.all_played
+    message = caught.value.message
+    assert message.startswith("missing IAM permission storage.buckets.get:")
+    assert "belongs to another project" in message and "staging_bucket" in message
+
+
+def test_a_bucket_created_meanwhile_by_another_process_is_used(provider: VertexProvider) -> None:
+    from hostkit_providers.vertex.gcs import storage_for
+
+    with replay("bucket_race") as recorded:
+        assert storage_for(provider).bucket() == GEN.BUCKET
+    assert recorded.all_played
