@@ -22,6 +22,7 @@ An application hostkit did not build is never changed or deleted.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as _dt
 import math
 import os
@@ -572,6 +573,16 @@ class RayProvider(Provider):
         others = sorted({s for s in states if s and s != "RUNNING"})
         return shown + (f" ({', '.join(others)})" if others else "")
 
+    def capabilities_for(self, deployment: Deployment) -> Capabilities:
+        """Only an LLM (``options.command`` or Serve LLM) streams; a Python model answers
+        in one piece (``stream`` raises ``Unsupported``)."""
+        return _capabilities(streams=deployment.raw.get("kind") == "llm")
+
+    def capabilities_for_spec(self, spec: DeploymentSpec) -> Capabilities:
+        """What deploying ``spec`` gives: streaming only for an LLM server."""
+        llm = "command" in spec.options or serve_llm.requested(spec.options)
+        return _capabilities(streams=llm)
+
     # -- invoke ---------------------------------------------------------------------
     def _endpoint(self, deployment: Deployment) -> str:
         if not deployment.endpoint:
@@ -851,6 +862,11 @@ def _own_meta(spec: DeploymentSpec) -> dict[str, Any]:
     if spec.scale_to_zero_after is not None:
         meta["scale_to_zero_after"] = spec.scale_to_zero_after
     return meta
+
+
+def _capabilities(*, streams: bool) -> Capabilities:
+    """The provider's capabilities, streaming only where the deployment streams."""
+    return dataclasses.replace(RayProvider.capabilities, streaming=streams)
 
 
 def _is_ours(app: Mapping[str, Any]) -> bool:
