@@ -3,10 +3,11 @@
 ``logs NAME [--follow] [--since 10m]`` prints the platform's server log lines (``--json``:
 one JSON object per line); ``status NAME --watch [--interval 5]`` shows state, ready and
 target replicas, endpoint and, where the platform reports them, recent invocations,
-errors and latency and the requests in flight per replica. On a terminal the view is redrawn in place; otherwise a line is
-printed each time something changes. Both run until Ctrl-C (exit code 130, like every
-interrupted command), ``logs`` without ``--follow`` until the lines run out, and the
-watch ends by itself once the deployment is deleted. Imported only by the CLI.
+errors and latency and the requests in flight per replica. On a terminal the view is
+redrawn in place; otherwise a line is printed each time something changes. Both run
+until Ctrl-C (exit code 130, like every interrupted command), ``logs`` without
+``--follow`` until the lines run out, and the watch ends by itself once the deployment
+is deleted. Imported only by the CLI.
 """
 
 from __future__ import annotations
