@@ -82,7 +82,7 @@ def test_ctrl_c_asks_on_a_terminal_and_leaves_the_job_otherwise(
     assert ("cancel the sagemaker batch job hostkit-x-1?" in asked) is stdin.tty
 
 
-def test_every_provider_but_sagemaker_and_groq_refuses_native_batch_with_the_sentence() -> None:
+def test_every_provider_without_batch_jobs_refuses_native_batch_with_the_sentence() -> None:
     import hostkit
     from hostkit._provider import Provider
     from hostkit._registry import provider_class
@@ -97,4 +97,4 @@ def test_every_provider_but_sagemaker_and_groq_refuses_native_batch_with_the_sen
             continue
         message = str(Provider._no_native_batch(cls.__new__(cls)))
         assert "without --native works there" in message, info.name
-    assert native == {"sagemaker", "groq"}
+    assert native == {"sagemaker", "groq", "vertex"}

@@ -141,6 +141,10 @@ OPTIONS: Mapping[str, tuple[type | tuple[type, ...], str]] = {
     "gpu_memory_utilization": ((int, float), "vLLM --gpu-memory-utilization, 0 to 1"),
     "shared_memory_size_mb": (int, "shared memory for the container (vLLM default 16384)"),
     "startup_timeout": (int, "seconds Vertex waits for the container to become healthy"),
+    "batch_seconds_per_request": (
+        (int, float),
+        "seconds one request takes on one replica, for batch --native --dry-run estimates",
+    ),
 }
 _VLLM_ONLY = ("max_model_len", "gpu_memory_utilization")
 #: operations teardown cancels (a deploy or a scaling still running); others it awaits
@@ -404,6 +408,9 @@ class VertexProvider(Provider):
         return f"projects/{self.project}/locations/{self.location}"
 
     def close(self) -> None:
+        jobs = self.__dict__.pop("_hostkit_batch", None)
+        if jobs is not None:
+            jobs.close()
         gcs = self.__dict__.pop("_hostkit_gcs", None)
         if gcs is not None:
             gcs.close()
@@ -1510,3 +1517,34 @@ class VertexProvider(Provider):
                 )
             )
         return found
+
+    # -- native batch jobs (batch.py: batch prediction) ---------------------------------------
+    @property
+    def _batch(self) -> Any:
+        found = self.__dict__.get("_hostkit_batch")
+        if found is None:
+            from .batch import BatchPredictionJobs
+
+            found = self.__dict__.setdefault("_hostkit_batch", BatchPredictionJobs(self))
+        return found
+
+    def submit_batch_job(self, spec: DeploymentSpec, job: Any) -> None:
+        """Upload the instances to Cloud Storage and start a batch prediction job."""
+        self._batch.submit(self.coerce_spec(spec), job)
+
+    def batch_job_status(self, job: Any) -> Any:
+        return self._batch.status(job)
+
+    def fetch_batch_results(self, job: Any) -> Iterator[tuple[int, InvokeResult | HostkitError]]:
+        return self._batch.results(job)
+
+    def cancel_batch_job(self, job: Any) -> None:
+        self._batch.cancel(job)
+
+    def finish_batch_job(self, job: Any, *, keep_staging: bool = False) -> None:
+        self._batch.finish(job, keep_staging=keep_staging)
+
+    def batch_job_cost(
+        self, spec: DeploymentSpec, job: Any, status: Any | None = None
+    ) -> CostEstimate:
+        return self._batch.cost(self.coerce_spec(spec), job, status)

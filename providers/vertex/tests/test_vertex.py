@@ -666,7 +666,7 @@ def test_an_n1_machine_takes_a_separate_accelerator(provider: VertexProvider) ->
     ("fields", "words"),
     [
         ({"instance": None}, "needs instance"),
-        ({"options": {"colour": "blue"}}, "allowed: args, command"),
+        ({"options": {"colour": "blue"}}, "allowed: args, batch_seconds_per_request, command"),
         ({"options": {"max_model_len": "long"}}, "wrong type"),
         ({"options": {"gpu_memory_utilization": 1.5}}, "at most 1"),
         ({"options": {"port": 9000}}, "your own container"),
