@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -395,3 +396,22 @@ def test_secret_options_are_masked_too() -> None:
     s = spec(options={"api_key": "sk-OptionSecret1234567890"})
     assert "sk-OptionSecret1234567890" not in repr(s)
     assert s.to_dict()["options"] == {"api_key": "***"}
+
+
+def test_a_local_models_content_is_part_of_the_fingerprint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Retraining into the same directory makes a different spec; touching a file does not."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "model").mkdir()
+    weights = tmp_path / "model" / "weights.bin"
+    weights.write_bytes(b"v1")
+    spec = DeploymentSpec(provider="local", name="m", model="./model")
+    before = spec.fingerprint()
+    os.utime(weights, (1, 1))
+    assert spec.fingerprint() == before
+    weights.write_bytes(b"v2")
+    retrained = spec.fingerprint()
+    assert retrained != before
+    (tmp_path / "model" / "extra.txt").write_text("x")
+    assert spec.fingerprint() not in (before, retrained)

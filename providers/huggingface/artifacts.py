@@ -30,7 +30,6 @@ the SDK's agent detection (``GET /api/agent-harnesses``) never runs.
 from __future__ import annotations
 
 import functools
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,10 +101,9 @@ def content_digest(path: Path) -> str:
 
 
 def content_fingerprint(spec: DeploymentSpec) -> str:
-    """The spec's fingerprint with the local model's content in it: a changed directory
-    makes a different spec, so deploying it over a running endpoint is not a no-op."""
-    digest = content_digest(local_path(spec.model))
-    return hashlib.sha256(f"{spec.fingerprint()}:{digest}".encode()).hexdigest()[:16]
+    """The spec's fingerprint: for a local model it includes the directory's content
+    (``DeploymentSpec.fingerprint``), so a changed directory is a different spec."""
+    return spec.fingerprint()
 
 
 @functools.cache

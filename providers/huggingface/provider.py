@@ -38,7 +38,7 @@ from hostkit._serverless import ServerlessProvider
 from hostkit.errors import ConfigError, HostkitError, Unsupported
 
 from ._errors import translate
-from .artifacts import content_fingerprint, is_local
+from .artifacts import is_local
 from .endpoints import EndpointsClient, is_portable
 from .router import RouterClient
 
@@ -165,13 +165,6 @@ class HuggingFaceProvider(ServerlessProvider):
         if self._dedicated(spec):
             return self.endpoints.create(spec)
         return super()._create(spec)
-
-    def same_spec(self, existing: Deployment, spec: DeploymentSpec) -> bool:
-        """For a local model the fingerprint includes the directory's content (artifacts.py):
-        a changed directory is a different spec, never silently the old endpoint."""
-        if existing.fingerprint is not None and self._dedicated(spec) and is_local(spec.model):
-            return existing.fingerprint == content_fingerprint(spec)
-        return super().same_spec(existing, spec)
 
     def find(self, name: str) -> Deployment | None:
         """The local record; an Inference Endpoint (or, with ``namespace`` set, any name)

@@ -10,6 +10,7 @@ progress for large uploads.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from hostkit.errors import ConfigError
 
 __all__ = [
     "UploadProgress",
+    "content_digest",
     "file_sha256",
     "is_local_model",
     "local_model_files",
@@ -89,6 +91,32 @@ def tree_sha256(path: Path) -> str:
         digest.update(len(encoded).to_bytes(8, "big") + encoded)
         digest.update(bytes.fromhex(file_sha256(file)))
     return digest.hexdigest()
+
+
+def content_digest(path: Path) -> str:
+    """:func:`tree_sha256` of ``path``, computed once per process while no file changes
+    (same names, sizes and modification times)."""
+    signature = tuple(
+        (name, file.stat().st_size, file.stat().st_mtime_ns)
+        for name, file in local_model_files(path)
+    )
+    return _cached_tree_sha256(path.resolve(), signature)
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_tree_sha256(path: Path, signature: tuple[tuple[str, int, int], ...]) -> str:
+    return tree_sha256(path)
+
+
+def local_content_digest(model: str) -> str | None:
+    """The content hash of a local ``model`` that exists, else None (model ids, URIs,
+    ``module:callable``, and paths that are missing: those fail elsewhere, with a reason)."""
+    if not is_local_model(model):
+        return None
+    path = Path(model.removeprefix("file://")).expanduser()
+    if not (path.is_file() or path.is_dir()):
+        return None
+    return content_digest(path)
 
 
 class UploadProgress:

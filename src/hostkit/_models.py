@@ -209,10 +209,19 @@ class DeploymentSpec:
         return data
 
     def fingerprint(self) -> str:
-        """A stable hash of what the spec asks for (secret values excluded)."""
+        """A stable hash of what the spec asks for (secret values excluded).
+
+        For a model given as a local path the files' content is part of it, so redeploying
+        a changed directory is a different spec, never silently the running deployment.
+        """
         import hashlib
 
+        from hostkit._artifacts import local_content_digest
+
         data = self.to_dict(redact=True)
+        content = local_content_digest(self.model)
+        if content is not None:
+            data["model_content_sha256"] = content
         encoded = json.dumps(data, sort_keys=True, default=str).encode()
         return hashlib.sha256(encoded).hexdigest()[:16]
 

@@ -175,3 +175,19 @@ def test_a_bucket_in_another_region_is_refused(
     provider._client("s3").meta.events.register("before-call.s3.HeadBucket", moved)
     with pytest.raises(errors.ConfigError, match=r"is in eu-west-1.*batch_bucket"):
         provider.deploy(_spec("./iris"))
+
+
+def test_a_changed_directory_is_not_the_running_deployment(
+    provider: SageMakerProvider, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redeploying after retraining must not quietly return the endpoint of the old files."""
+    monkeypatch.chdir(tmp_path)
+    folder = _model_dir(tmp_path)
+    dep = provider.deploy(_spec("./iris"))
+    try:
+        assert provider.deploy(_spec("./iris")).name == dep.name  # unchanged: the same one
+        (folder / "model.joblib").write_bytes(b"retrained")
+        with pytest.raises(errors.ConfigError, match="different spec"):
+            provider.deploy(_spec("./iris"))
+    finally:
+        provider.teardown(dep)

@@ -26,11 +26,13 @@ Re-run this script after editing a scenario; do not edit the YAML by hand.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
+import os
 import sys
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +116,20 @@ def ordered(files: Mapping[str, str]) -> list[tuple[str, str]]:
     with tempfile.TemporaryDirectory() as tmp:
         names = [name for name, _ in local_model_files(write_model(Path(tmp), files))]
     return [(name, files[name]) for name in names]
+
+
+@contextlib.contextmanager
+def model_in_cwd(files: Mapping[str, str]) -> Iterator[None]:
+    """Run with ``./model`` holding ``files``, as the tests do: the spec's fingerprint (in the
+    Model's labels) covers a local model's content."""
+    here = os.getcwd()
+    with tempfile.TemporaryDirectory() as tmp:
+        write_model(Path(tmp) / "model", files)
+        os.chdir(tmp)
+        try:
+            yield
+        finally:
+            os.chdir(here)
 
 
 def folder_of(files: Mapping[str, str]) -> str:
@@ -405,6 +421,11 @@ def deploy_steps(
 def scenario_first_deploy() -> list[Interaction]:
     """No staging bucket yet: created; the model uploaded; the vLLM Model deployed."""
     folder = folder_of(MODEL_V1)
+    with model_in_cwd(MODEL_V1):
+        return _first_deploy(folder)
+
+
+def _first_deploy(folder: str) -> list[Interaction]:
     return [
         *find_nothing(VLLM_SPEC.name),
         get_bucket(404),
@@ -424,6 +445,11 @@ def scenario_same_content() -> list[Interaction]:
         "predictRoute": "/generate",
         "healthRoute": "/health",
     }
+    with model_in_cwd(MODEL_V1):
+        return _same_content(folder, container)
+
+
+def _same_content(folder: str, container: dict[str, Any]) -> list[Interaction]:
     return [
         *find_nothing(TGI_SPEC.name),
         get_bucket(),
