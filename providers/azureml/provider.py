@@ -26,7 +26,9 @@ one credential, one transport, no SDK retries.
 
 Platform API calls, per operation (ARM: ``https://management.azure.com``):
 
-* deploy: ``GET onlineEndpoints/{ep}`` (look-up) → [``GET workspaces/{ws}`` when the
+* deploy: ``GET onlineEndpoints/{ep}`` (look-up) → [a local ``model``: register it as a
+  model asset, uploading it to the workspace's default datastore unless a version with
+  its content hash exists (artifacts.py)] → [``GET workspaces/{ws}`` when the
   ``region`` setting is not given] → ``PUT onlineEndpoints/{ep}`` → ``GET`` it until
   Succeeded → [LLM or ``image``: ``GET environments/hostkit-serving/versions/{v}``, and
   ``PUT`` it when missing] → ``PUT onlineEndpoints/{ep}/deployments/hostkit`` → ``GET``
@@ -107,6 +109,8 @@ from hostkit.errors import (
 )
 
 from . import _errors
+from .artifacts import TAG_TREE, check_local, is_local, same_content
+from .artifacts import register as register_local_model
 from .containers import (
     ENVIRONMENT_NAME,
     Container,
@@ -416,6 +420,9 @@ class AzureMLProvider(Provider):
 
     def _check_model(self, spec: DeploymentSpec) -> None:
         model = spec.model
+        if is_local(model):
+            check_local(spec)  # a local directory or file, registered at deploy (artifacts.py)
+            return
         if is_azureml_model(model):
             if model.startswith("azureml:") and not model.startswith("azureml://"):
                 parts = model.removeprefix("azureml:").split(":")
@@ -436,9 +443,16 @@ class AzureMLProvider(Provider):
             raise ConfigError(
                 f"model: {model!r} is neither a Hugging Face Hub id (org/name), served with"
                 " the TGI LLM container, nor an Azure ML model (azureml:NAME:VERSION or"
-                " azureml://registries/...); register other artifacts as an Azure ML model",
+                " azureml://registries/...), nor a local path such as ./model (registered"
+                " as an Azure ML model from this machine)",
                 provider=self.name,
             )
+
+    def same_spec(self, existing: Deployment, spec: DeploymentSpec) -> bool:
+        """The base comparison; for a local model also the content (the path alone is not)."""
+        if is_local(spec.model) and not same_content(existing, spec.model):
+            return False
+        return super().same_spec(existing, spec)
 
     def _check_accelerator(self, spec: DeploymentSpec) -> None:
         if not spec.accelerator:
@@ -552,6 +566,8 @@ class AzureMLProvider(Provider):
         )
         if tags.get(TAG_NAME):
             raw["owner"] = tags[TAG_NAME]
+        if tags.get(TAG_TREE):  # a local model: the content hash it was registered from
+            raw["model_sha256"] = tags[TAG_TREE]
         instance = dep_props.get("instanceType") or (previous.instance if previous else None)
         region = endpoint.get("location") or (previous.region if previous else None)
         if status == "failed":
@@ -623,7 +639,10 @@ class AzureMLProvider(Provider):
         return self._location
 
     def _create(self, spec: DeploymentSpec) -> Deployment:
-        plan = self._plan(spec)
+        asset = digest = None
+        if is_local(spec.model):  # register (and upload) it first; content-addressed
+            asset, digest = register_local_model(self, spec.model)
+        plan = self._plan(spec if asset is None else spec.replace(model=asset))
         location = self._workspace_location()
         if spec.region and _region(spec.region) != location:
             raise ConfigError(
@@ -637,6 +656,7 @@ class AzureMLProvider(Provider):
             TAG_FINGERPRINT: spec.fingerprint(),
             TAG_MODEL: spec.model[:256],
             TAG_KIND: plan.kind,
+            **({TAG_TREE: digest} if digest else {}),
         }
         count = spec.replicas or spec.min_replicas or 1
         with self._about(spec.instance, location):
@@ -670,6 +690,7 @@ class AzureMLProvider(Provider):
                 "kind": plan.kind,
                 "endpoint_operation": endpoint_operation,
                 "deployment_operation": deployment_operation,
+                **({"model_asset": asset, "model_sha256": digest} if asset else {}),
             },
         )
 
