@@ -49,12 +49,15 @@ from make_cassettes import (
     EMPTY,
     ENDPOINT,
     LOCATION,
+    MAIN,
     NPARENT,
     PARENT,
     Interaction,
     date,
+    error,
     exchange,
     list_models,
+    model_json,
     operation,
     poll,
     predict_headers,
@@ -176,11 +179,13 @@ def md5(data: bytes) -> str:
     return base64.b64encode(hashlib.md5(data).digest()).decode()
 
 
-def job_json(state: int, *, running: bool = True, **extra: Any) -> dict[str, Any]:
+def job_json(
+    state: int, *, running: bool = True, model: str = MODEL_RES, **extra: Any
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "name": JOB,
         "displayName": KEY,
-        "model": MODEL_RES,
+        "model": model,
         "modelVersionId": "1",
         "inputConfig": {
             "instancesFormat": "jsonl",
@@ -214,11 +219,11 @@ def job_json(state: int, *, running: bool = True, **extra: Any) -> dict[str, Any
 
 
 # -- Vertex AI steps -----------------------------------------------------------------------
-def job_request() -> dict[str, Any]:
+def job_request(model: str = MODEL_RES) -> dict[str, Any]:
     """The BatchPredictionJob create body hostkit sends (the request's batch_prediction_job)."""
     return {
         "displayName": KEY,
-        "model": MODEL_RES,
+        "model": model,
         "inputConfig": {
             "instancesFormat": "jsonl",
             "gcsSource": {"uris": [f"gs://{BUCKET}/{INPUT}"]},
@@ -298,21 +303,24 @@ def upload_model() -> list[Interaction]:
     ]
 
 
-def create_job() -> Interaction:
+def create_job(
+    model: str = MODEL_RES, status: int = 200, reply: dict[str, Any] | None = None
+) -> Interaction:
     return exchange(
         "POST",
         f"{API}/v1/{PARENT}/batchPredictionJobs?{ALT}",
-        body=job_request(),
-        reply=job_json(1, running=False),
+        body=job_request(model),
+        status=status,
+        reply=reply or job_json(1, running=False, model=model),
         request_headers=sdk_headers(f"parent={PARENT}", body=True),
     )
 
 
-def get_job(state: int, **extra: Any) -> Interaction:
+def get_job(state: int, model: str = MODEL_RES, **extra: Any) -> Interaction:
     return exchange(
         "GET",
         f"{API}/v1/{JOB}?{ALT}",
-        reply=job_json(state, **extra),
+        reply=job_json(state, model=model, **extra),
         request_headers=sdk_headers(f"name={JOB}"),
     )
 
@@ -327,9 +335,12 @@ def stats(ok: int, failed: int, incomplete: int) -> dict[str, Any]:
     }
 
 
-def done_job(ok: int, failed: int, incomplete: int = 0, hours: float = 0.5) -> Interaction:
+def done_job(
+    ok: int, failed: int, incomplete: int = 0, hours: float = 0.5, model: str = MODEL_RES
+) -> Interaction:
     return get_job(
         4,
+        model,
         endTime=ts(1802),
         resourcesConsumed={"replicaHours": hours},
         **stats(ok, failed, incomplete),
@@ -537,21 +548,22 @@ def shards_in_order(count: int) -> Shards:
     ]
 
 
-def submit(count: int) -> list[Interaction]:
+def submit(count: int, create: Interaction | None = None) -> list[Interaction]:
     return [
         lookup_bucket(),
         upload_input(count),
         list_models(NAME),
         *upload_model(),
-        create_job(),
+        create or create_job(),
     ]
 
 
-def collect(shards: Shards, *, keep: bool = False) -> list[Interaction]:
+def collect(shards: Shards, *, keep: bool = False, created: bool = True) -> list[Interaction]:
     steps = [list_objects(f"{OUTPUT_DIR}/", shards)]
     for n, (name, data) in enumerate(shards):
         steps += read_shard(name, data, 1795257000000001 + n)
-    steps += delete_model()
+    if created:
+        steps += delete_model()
     if not keep:
         steps += [list_objects(OUTPUT, shards), delete_object(INPUT)]
         steps += [delete_object(name) for name, _ in shards]
@@ -622,6 +634,45 @@ def scenario_failed() -> list[Interaction]:
     ]
 
 
+def scenario_keep() -> list[Interaction]:
+    """The deployment's own model (same fingerprint) is reused and kept; --keep-staging."""
+    deployed = model_json(SPEC, MAIN)
+    shards = shards_in_order(4)
+    return [
+        lookup_bucket(),
+        upload_input(4),
+        list_models(NAME, deployed),
+        create_job(MAIN.model),
+        done_job(4, 0, model=MAIN.model),
+        *collect(shards, keep=True, created=False),
+    ]
+
+
+def scenario_refused() -> list[Interaction]:
+    """create answers 403: no job exists, so the model and the input are deleted at once."""
+    denied = error(
+        403,
+        "PERMISSION_DENIED",
+        "Permission 'aiplatform.batchPredictionJobs.create' denied on resource"
+        f" '//aiplatform.googleapis.com/{PARENT}' (or it may not exist).",
+        {
+            "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+            "reason": "IAM_PERMISSION_DENIED",
+            "domain": "aiplatform.googleapis.com",
+            "metadata": {
+                "permission": "aiplatform.batchPredictionJobs.create",
+                "resource": PARENT,
+            },
+        },
+    )
+    return [
+        *submit(4, create=create_job(status=403, reply=denied)),
+        *delete_model(),
+        list_objects(OUTPUT, []),
+        delete_object(INPUT),
+    ]
+
+
 def scenario_endpoint() -> list[Interaction]:
     """The same four requests through a deployed endpoint (:rawPredict, one at a time)."""
     steps = []
@@ -672,6 +723,18 @@ SCENARIOS: dict[str, tuple[str, Callable[[], list[Interaction]]]] = {
         "batch_failed: the job ends FAILED (FAILED_PRECONDITION, the model server never became\n"
         "ready); the model and the staged input are deleted.",
         scenario_failed,
+    ),
+    "batch_keep": (
+        "batch_keep: `hostkit deploy` registered a model for this spec (same\n"
+        "hostkit_fingerprint label): the job runs on it and it is kept; --keep-staging leaves\n"
+        "the input and the result shards in the bucket (no DELETE at all).",
+        scenario_keep,
+    ),
+    "batch_refused": (
+        "batch_refused: batchPredictionJobs.create answers 403 PERMISSION_DENIED\n"
+        "(aiplatform.batchPredictionJobs.create): the model uploaded for the job and the staged\n"
+        "input are deleted, and nothing is journalled.",
+        scenario_refused,
     ),
     "batch_endpoint": (
         "batch_endpoint: the same four requests through a deployed dedicated endpoint\n"

@@ -413,6 +413,31 @@ def test_a_failed_job_writes_every_line_as_failed_with_googles_reason(
     assert list(jobs_dir().iterdir()) == []
 
 
+# -- staging: kept on request; a deployment's model is reused, never deleted ----------------
+def test_keep_staging_and_the_deployments_own_model(
+    provider: VertexProvider, tmp_path: Path
+) -> None:
+    source, sink = _input(tmp_path), tmp_path / "out.jsonl"
+    with replay("batch_keep") as recorded:
+        summary = _native(provider, source, sink, keep_staging=True)
+    assert recorded.all_played and summary.ok == 4
+    assert [m for m, _ in _paths("batch_keep") if m == "DELETE"] == []  # nothing deleted
+    assert not any(p.endswith(":upload") for _, p in _paths("batch_keep"))  # none uploaded
+    assert list(jobs_dir().iterdir()) == []
+
+
+def test_a_refused_create_deletes_what_was_made_and_names_the_permission(
+    provider: VertexProvider, tmp_path: Path
+) -> None:
+    source, sink = _input(tmp_path), tmp_path / "out.jsonl"
+    with replay("batch_refused") as recorded, pytest.raises(errors.AuthenticationError) as caught:
+        _native(provider, source, sink)
+    assert recorded.all_played  # the model and the input object were deleted
+    assert "aiplatform.batchPredictionJobs.create" in str(caught.value)
+    assert list(jobs_dir().iterdir()) == []  # no job exists: nothing to reattach to
+    assert not sink.exists() or sink.read_text() == ""
+
+
 # -- before anything runs ------------------------------------------------------------------
 def test_dry_run_estimates_both_paths_and_sends_nothing(tmp_path: Path) -> None:
     from hostkit import _api
@@ -536,6 +561,14 @@ def test_every_recorded_body_parses_with_the_sdk_types(file: str) -> None:
         request, response = interaction.request, interaction.response
         kind = _kind(request.method, request.path)
         text = response.body
+        if response.status >= 400 and kind != "storage":  # Google's JSON error envelope
+            from google.rpc import error_details_pb2, status_pb2  # noqa: F401 (detail types)
+
+            envelope = json.loads(text)["error"]
+            assert set(envelope) <= {"code", "message", "status", "details"}
+            status = {k: v for k, v in envelope.items() if k != "status"}
+            json_format.Parse(json.dumps(status), status_pb2.Status())
+            continue
         if kind == "storage":
             if response.status in (200,) and text:
                 assert json.loads(text)["kind"].startswith("storage#")
