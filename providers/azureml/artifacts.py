@@ -1,44 +1,49 @@
 """``model = "./dir"`` on Azure ML: register a local model as a model asset, then deploy it.
 
-A local directory (or a single file) becomes an Azure ML *model asset* registered through
-azure-ai-ml's ``MLClient.models.create_or_update(Model(path=...))``. The SDK uploads the
-files to the workspace's default datastore (``workspaceblobstore``) with
-azure-storage-blob, under ``LocalUpload/<the SDK's content hash>/<directory name>/``,
-and registers the version pointing there; the deployment then names the model as
+A local directory (or a single file) becomes a version of an Azure ML *model asset*
+whose files live in the workspace's default datastore (``workspaceblobstore``), under the
+folder azure-ai-ml itself uses for local uploads, ``LocalUpload/<azure-ai-ml's content
+hash>/<directory name>/``. The version is registered through azure-ai-ml's
+``MLClient.models.create_or_update`` and the deployment names it as
 ``azureml:NAME:VERSION``, exactly as if the user had registered it by hand.
 
 Content addressing, at two levels:
 
-* hostkit's own tree hash (:func:`hostkit.adapters.tree_sha256`, over file names and
-  contents) is the tag ``hostkit-tree-sha256`` of the model version. Before registering,
-  hostkit lists the versions of the model carrying that tag
+* hostkit's tree hash (:func:`hostkit.adapters.tree_sha256`, over file names and
+  contents) is the tag ``hostkit-tree-sha256`` of the model version (and of the endpoint).
+  Before anything else hostkit lists the model's versions carrying that tag
   (``GET models/NAME/versions?tags=hostkit-tree-sha256=<hash>``): a match is deployed as
   it is, with no upload and no registration. A changed directory has another hash, so it
-  gets the model's next version (``GET models/NAME`` → ``nextVersion``); versions are
-  immutable in Azure ML (a PUT of an existing version with another path is refused), so
-  an artifact a running deployment uses is never overwritten.
-* azure-ai-ml itself names the upload folder by a hash of the content and, before
-  uploading, reads the metadata of the folder's first blob (``upload_status:
-  completed`` once a previous upload finished; see ``BlobStorageClient.check_blob_exists``
-  in azure-ai-ml's ``_artifacts/_blob_storage_helper.py``): content already uploaded,
-  say under another model name, is registered without sending it again. hostkit relies
-  on that rather than re-implementing it.
+  gets the model's next version (``GET models/NAME`` → ``nextVersion``, ``1`` for a new
+  model); Azure ML versions are immutable (a PUT of an existing version with another
+  path is refused), so an artifact a running deployment uses is never overwritten.
+* The upload folder is named by azure-ai-ml's own content hash (``get_object_hash``,
+  which honours ``.amlignore`` / ``.gitignore``), and before uploading hostkit runs
+  azure-ai-ml's ``BlobStorageClient.check_blob_exists``: the folder's first blob carries
+  ``upload_status=completed`` metadata once an upload finished, so content already
+  uploaded (by hostkit, the ``az ml`` CLI or the SDK, say under another model name) is
+  registered without being sent again; a half-finished upload is sent again.
+
+Why hostkit sends the blobs itself instead of ``Model(path="./dir")``: azure-ai-ml 1.35's
+directory upload (``upload_directory``) runs the Put Blob requests in a thread pool and,
+with its progress bar off, never reads their results; ``BlobStorageClient.upload`` then
+waits for a count of finished files that a failed file never reaches, so one refused or
+broken upload hangs the call for ever (with the bar on, it writes to the terminal).
+hostkit keeps the SDK's datastore look-up (``get_datastore_info``: ``GET
+datastores/workspaceblobstore``, then a short-lived SAS from ``POST .../listSecrets``, or
+your Azure AD token when that is refused), folder name and completion check, and sends
+one Put Blob per file (Put Block + Put Block List above 64 MiB) with byte progress and
+any error raised at once, then the completion metadata (Set Blob Metadata).
 
 The asset's name is the directory (or file) name, made into a name Azure accepts
 (letters, digits, ``-``, ``_``, ``.``; a letter or digit first; at most 255 characters).
 
-Permissions: reading the datastore needs
-``Microsoft.MachineLearningServices/workspaces/datastores/read``; the upload needs either
-``Microsoft.MachineLearningServices/workspaces/datastores/listsecrets/action`` (azure-ai-ml
-asks for a short-lived SAS token) or, without it, the *Storage Blob Data Contributor* role
-on the workspace's storage account (the SDK then signs blob requests with your Azure AD
-token); registering needs ``Microsoft.MachineLearningServices/workspaces/models/write``.
-The AzureML Data Scientist role holds all three workspace actions.
-
-Progress: azure-ai-ml uploads a directory's files in a thread pool without a progress
-callback (``upload_directory`` passes none when ``show_progress`` is off, and its own
-progress bar writes to the terminal), so hostkit reports the total size before the upload
-and the size, time and rate after it.
+Permissions: ``Microsoft.MachineLearningServices/workspaces/datastores/read`` and
+``.../models/read`` and ``.../models/write`` on the workspace; for the upload either
+``Microsoft.MachineLearningServices/workspaces/datastores/listsecrets/action`` (a SAS
+token) or the *Storage Blob Data Contributor* role on the workspace's storage account.
+The built-in AzureML Data Scientist role grants the workspace actions
+(``workspaces/*/read``, ``*/write``, ``*/action``).
 """
 
 from __future__ import annotations
@@ -86,8 +91,8 @@ _BLOB_PERMISSION_CODES = ("AuthorizationPermissionMismatch", "AuthorizationFailu
 UPLOAD_PERMISSIONS = (
     "the Storage Blob Data Contributor role on the workspace's storage account, or the"
     " permission Microsoft.MachineLearningServices/workspaces/datastores/listsecrets/action"
-    " on the workspace (azure-ai-ml then uploads with a short-lived SAS token; the AzureML"
-    " Data Scientist role includes it)"
+    " on the workspace (the upload then uses a short-lived SAS token; the AzureML Data"
+    " Scientist role includes it)"
 )
 
 
@@ -147,7 +152,7 @@ def register(provider: AzureMLProvider, model: str) -> tuple[str, str]:
         return f"azureml:{name}:{existing}", digest
     version = _next_version(provider, name)
     uri = upload(provider, model, path, name, version)
-    created = _create(provider, model, path, uri, name, version, digest)
+    created = _create(provider, path, uri, name, version, digest)
     report_progress(f"{model}: registered as azureml:{created.name}:{created.version}")
     return f"azureml:{created.name}:{created.version}", digest
 
@@ -181,7 +186,6 @@ def _next_version(provider: AzureMLProvider, name: str) -> str:
 
 def _create(
     provider: AzureMLProvider,
-    model: str,
     path: Path,
     uri: str,
     name: str,
@@ -203,16 +207,11 @@ def _create(
 
 # -- upload ---------------------------------------------------------------------------
 def upload(provider: AzureMLProvider, model: str, path: Path, name: str, version: str) -> str:
-    """Upload ``path`` where azure-ai-ml would; the datastore URI of the uploaded folder.
+    """Upload ``path`` where azure-ai-ml would (unless it is there); its datastore URI.
 
-    azure-ai-ml's own ``Model(path=<local>)`` upload hangs for ever when one of a
-    directory's blob uploads fails with its progress bar off (``upload_directory``
-    drops the thread pool's exceptions and ``BlobStorageClient.upload`` then waits for
-    a file count that is never reached), and with the bar on it writes to the terminal.
-    hostkit therefore sends the same requests itself: the SDK's datastore look-up
-    (a SAS from listSecrets, else your Azure AD token), the SDK's folder name
-    (``LocalUpload/<its content hash>/<name>``) and its completed-upload check, then
-    one Put Blob per file with byte progress, then the completion metadata.
+    A refused blob request (no SAS and no blob data role) becomes an AuthenticationError
+    that names the role and the permission; see the module docstring for why hostkit
+    sends the blobs rather than azure-ai-ml's ``Model(path=<local>)``.
     """
     try:
         return _upload(provider, model, path, name, version)
@@ -239,10 +238,9 @@ def _upload(provider: AzureMLProvider, model: str, path: Path, name: str, versio
     kind = str(getattr(kind, "value", kind))
     if kind != "AzureBlob":
         raise ConfigError(
-            f"model: {model!r}: the workspace's {DATASTORE} datastore is {kind}, not"
-            " Azure Blob storage; hostkit uploads local"
-            " models to a blob datastore only (register the model yourself and deploy"
-            " azureml:NAME:VERSION)",
+            f"model: {model!r}: the workspace's {DATASTORE} datastore is {kind}, not Azure"
+            " Blob storage; hostkit uploads local models to a blob datastore only (register"
+            " the model yourself and deploy azureml:NAME:VERSION)",
             provider=provider.name,
         )
     client = storage.get_storage_client(**info)  # builds clients; sends nothing
