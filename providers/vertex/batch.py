@@ -507,9 +507,14 @@ class BatchPredictionJobs:
         else:
             work_h = job.count * seconds / replicas / 3600 if seconds else 0.0
             node_hours = (STARTUP_ALLOWANCE_H + work_h) * replicas
-            job.data["endpoint_hours"] = round(ENDPOINT_STARTUP_H + work_h, 4)
+            job.data["endpoint_hours"] = ENDPOINT_STARTUP_H + work_h
         one = dataclasses.replace(spec, replicas=1, min_replicas=None, max_replicas=None)
         estimate = self.p.cost(one, hours=float(node_hours))
+        label = f"batch prediction, {node_hours:.3g} node-hour(s) of "
+        estimate.breakdown = [
+            dataclasses.replace(line, description=label + line.description.removeprefix("1 x "))
+            for line in estimate.breakdown
+        ]
         if status is None and estimate.usd is not None:
             note = (
                 f"{node_hours * 60:.0f} node-minutes: a {STARTUP_ALLOWANCE_H * 60:.0f} min"

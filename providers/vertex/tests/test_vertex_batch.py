@@ -148,6 +148,7 @@ def test_native_gives_the_same_output_as_the_endpoint_path(
     assert (summary.input_tokens, summary.output_tokens) == (20 + 21 + 22 + 23, 5 + 6 + 7 + 8)
     # priced from the job's own 0.5 replica-hours at the node-hour price, with its source
     assert summary.cost_usd == pytest.approx(0.5 * G2_12)
+    assert summary.cost_basis.startswith("batch prediction, 0.5 node-hour(s) of g2-standard-12")
     assert summary.cost_as_of == "2025-08-12" and "vertex-ai/pricing" in str(summary.cost_source)
     # nothing left: the model it created and every staged object were deleted, no journal
     from urllib.parse import unquote
