@@ -44,13 +44,19 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import io
 import json
 import posixpath
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from hostkit._models import CostEstimate, DeploymentSpec, InvokeResult, Usage
-from hostkit.adapters import build_chat_body, report_progress, result_from_completion
+from hostkit.adapters import (
+    UploadProgress,
+    build_chat_body,
+    report_progress,
+    result_from_completion,
+)
 from hostkit.errors import ConfigError, HostkitError, NotFound, ProviderError
 
 from ._errors import describe_failure, google_error, status_from_rpc
@@ -137,11 +143,12 @@ class BatchPredictionJobs:
         return storage_for(self.p)
 
     # -- the input -------------------------------------------------------------------------
-    def instances(self, spec: DeploymentSpec, job: BatchJob, serving: str) -> tuple[str, Any]:
-        """The input file's text and the job's modelParameters (None: none)."""
+    def write_instances(
+        self, spec: DeploymentSpec, job: BatchJob, serving: str, handle: IO[bytes]
+    ) -> Any:
+        """Write the input file's lines to ``handle``; the job's modelParameters (or None)."""
         from .provider import SERVING_VLLM, served_model
 
-        lines: list[str] = []
         parameters: Any = None
         first = True
         for index, item in job.requests():
@@ -163,8 +170,15 @@ class BatchPredictionJobs:
                         " for per-line parameters"
                     )
             for instance in instances:
-                lines.append(json.dumps(instance, ensure_ascii=False, separators=(",", ":")))
-        return "".join(line + "\n" for line in lines), parameters
+                line = json.dumps(instance, ensure_ascii=False, separators=(",", ":"))
+                handle.write(line.encode() + b"\n")
+        return parameters
+
+    def instances(self, spec: DeploymentSpec, job: BatchJob, serving: str) -> tuple[str, Any]:
+        """The input file's text and the job's modelParameters (in memory: for tests)."""
+        buffer = io.BytesIO()
+        parameters = self.write_instances(spec, job, serving, buffer)
+        return buffer.getvalue().decode(), parameters
 
     # -- submit ----------------------------------------------------------------------------
     def submit(self, spec: DeploymentSpec, job: BatchJob) -> None:
@@ -178,7 +192,9 @@ class BatchPredictionJobs:
 
     def _stage(self, spec: DeploymentSpec, job: BatchJob, plan: Plan) -> None:
         """Journal the object names, then upload the input (same bytes: safe to repeat)."""
-        text, parameters = self.instances(spec, job, plan.serving)
+        local = job.folder / "vertex-input.jsonl"
+        with local.open("wb") as handle:
+            parameters = self.write_instances(spec, job, plan.serving, handle)
         if not job.data.get("bucket"):
             bucket = self.storage.bucket()
             base = f"gs://{bucket}/hostkit/batch/{job.key}"
@@ -196,10 +212,16 @@ class BatchPredictionJobs:
             job.save()
         job.data["parameters"] = parameters
         if not job.data.get("uploaded"):
-            report_progress(f"uploading {len(text.encode())} bytes to {job.data['input_uri']}")
-            self.storage.upload_text(text, job.data["input_uri"], content_type="application/jsonl")
+            size = local.stat().st_size
+            report_progress(f"uploading {size:,} bytes to {job.data['input_uri']}")
+            progress = UploadProgress(job.data["input_uri"], size)
+            self.storage.upload_file(
+                local, job.data["input_uri"], progress, content_type="application/jsonl"
+            )
+            progress.done()
             job.data["uploaded"] = True
             job.save()
+        local.unlink(missing_ok=True)
 
     def _model(self, spec: DeploymentSpec, job: BatchJob, plan: Plan) -> str:
         """The Model the job runs: the deployment's own (kept) or one uploaded for it."""
