@@ -360,7 +360,8 @@ class BatchPredictionJobs:
         message = None
         if found.error.code:
             status = status_from_rpc(int(found.error.code), str(found.error.message))
-            message = describe_failure(status, self.p._context())
+            with self.p._about(job.data.get("machine"), None) as where:
+                message = describe_failure(status, where)
         resources = found.dedicated_resources
         return JobStatus(
             state=STATES.get(platform, "running"),

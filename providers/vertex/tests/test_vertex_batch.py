@@ -136,9 +136,17 @@ def test_native_gives_the_same_output_as_the_endpoint_path(
     assert recorded.all_played
 
     native_out = tmp_path / "native.jsonl"
-    with replay("batch_run") as recorded:
+    progress: list[str] = []
+    from hostkit import on_progress
+
+    with on_progress(progress.append), replay("batch_run") as recorded:
         summary = _native(provider, source, native_out)
     assert recorded.all_played
+    job = "projects/123456789012/locations/us-central1/batchPredictionJobs/2468013579246801357"
+    states = [
+        line.split(": ", 1)[1].rsplit(" after", 1)[0] for line in progress if job + ":" in line
+    ]
+    assert states == ["JOB_STATE_PENDING", "JOB_STATE_RUNNING 2/4", "JOB_STATE_SUCCEEDED 4/4"]
     assert summary.completed and (summary.ok, summary.failed, summary.total) == (4, 0, 4)
     assert [_stable(r) for r in _records(native_out)] == [
         _stable(r) for r in _records(through_endpoint)
