@@ -73,6 +73,8 @@ MODEL_FILES = {
     "model.txt": "intercept -3.1\namount 0.0042\nage_days -0.37\n",
     "vocab/labels.txt": "legit\nfraud\n",
 }
+#: a model that is one file
+SINGLE_FILE = '{"rules": [{"if": "amount > 900", "then": "review"}]}\n'
 #: the same directory after an edit (a new version)
 CHANGED_FILES = {**MODEL_FILES, "model.txt": "intercept -2.9\namount 0.0051\nage_days -0.33\n"}
 NAME = "hostkit-local"
@@ -282,12 +284,37 @@ def blob_headers(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 
 def blob_url(folder: str, name: str) -> str:
-    return f"{BLOB_HOST}/{CONTAINER}/{folder}/{MODEL_DIR}/{name}"
+    """A blob of the upload ``folder``; ``name`` is below it (``my-model/config.json``)."""
+    return f"{BLOB_HOST}/{CONTAINER}/{folder}/{name}"
 
 
 def blob_missing(folder: str, name: str) -> Reply:
     headers = blob_headers({"x-ms-error-code": "BlobNotFound"})
     return Reply("HEAD", blob_url(folder, name), 404, None, headers)
+
+
+def blob_completed(folder: str, name: str, size: int, asset: str, version: str) -> Reply:
+    """Get Blob Properties of a finished upload's first blob (azure-ai-ml's metadata)."""
+    headers = blob_headers(
+        {
+            "content-length": str(size),
+            "content-type": "application/octet-stream",
+            "etag": '"0x8DD0C5E7A1F2B3C"',
+            "last-modified": CLOCK.http(),
+            "x-ms-creation-time": CLOCK.http(),
+            "x-ms-blob-type": "BlockBlob",
+            "x-ms-lease-status": "unlocked",
+            "x-ms-lease-state": "available",
+            "x-ms-server-encrypted": "true",
+            "x-ms-access-tier": "Hot",
+            "x-ms-access-tier-inferred": "true",
+            "accept-ranges": "bytes",
+            "x-ms-meta-upload_status": "completed",
+            "x-ms-meta-name": asset,
+            "x-ms-meta-version": version,
+        }
+    )
+    return Reply("HEAD", blob_url(folder, name), 200, None, headers)
 
 
 def put_blob(folder: str, name: str) -> Reply:
@@ -317,7 +344,7 @@ def upload_replies(
     folder: str, name: str, version: str, latest: list[dict[str, Any]]
 ) -> list[Reply]:
     """Upload (hostkit, as azure-ai-ml would) and register (``models.create_or_update``)."""
-    files = sorted(MODEL_FILES)
+    files = [f"{MODEL_DIR}/{name}" for name in sorted(MODEL_FILES)]
     return [
         datastore_reply(),
         secrets_reply(),
@@ -468,9 +495,55 @@ def main() -> None:
         refused_update,
     )
 
-    # 403: no listSecrets permission and no blob data role
+    # an earlier run uploaded the files but did not register: the SDK's check finds them
     shutil.rmtree(changed_path)
     write_model(work, MODEL_FILES)
+    files = [f"{MODEL_DIR}/{name}" for name in sorted(MODEL_FILES)]
+    legacy = folder.replace("LocalUpload", "az-ml-artifacts")
+    first_size = len(MODEL_FILES[sorted(MODEL_FILES)[0]].encode())
+    record(
+        "artifacts_uploaded_before",
+        "register ./my-model when an earlier run uploaded it but stopped before registering:\n"
+        "GET versions tagged with the hash (none), GET the model (404), datastore, listSecrets,\n"
+        "HEAD the first blob (200, metadata upload_status=completed), HEAD its legacy twin\n"
+        "under az-ml-artifacts/ (404); no Put Blob; GET the latest version, PUT versions/1.",
+        [
+            versions_list(model, []),
+            container_missing(model),
+            datastore_reply(),
+            secrets_reply(),
+            blob_completed(folder, files[0], first_size, model, "1"),
+            blob_missing(legacy, files[0]),
+            versions_list(model, []),
+            put_version_reply(model, "1"),
+        ],
+        lambda: register(provider(), f"./{MODEL_DIR}"),
+    )
+
+    # a single file
+    single = work / "rules.json"
+    single.write_text(SINGLE_FILE, encoding="utf-8")
+    file_folder = sdk_upload_folder(single)
+    record(
+        "artifacts_file",
+        "register model = ./rules.json (one file): GET versions tagged with its hash (none),\n"
+        "GET the model rules (404), datastore, listSecrets, HEAD LocalUpload/<hash>/rules.json\n"
+        "(404), Put Blob, Set Blob Metadata, GET the latest version, PUT rules/versions/1.",
+        [
+            versions_list("rules", []),
+            container_missing("rules"),
+            datastore_reply(),
+            secrets_reply(),
+            blob_missing(file_folder, "rules.json"),
+            put_blob(file_folder, "rules.json"),
+            set_metadata(file_folder, "rules.json"),
+            versions_list("rules", []),
+            put_version_reply("rules", "1"),
+        ],
+        lambda: register(provider(), "./rules.json"),
+    )
+
+    # 403: no listSecrets permission and no blob data role
     listsecrets = "Microsoft.MachineLearningServices/workspaces/datastores/listsecrets/action"
     principal = "9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d"
     denied = arm_error(
@@ -486,7 +559,7 @@ def main() -> None:
     files = sorted(MODEL_FILES)
     refused = Reply(
         "HEAD",
-        blob_url(folder, files[0]),
+        blob_url(folder, f"{MODEL_DIR}/{files[0]}"),
         403,
         None,
         blob_headers({"x-ms-error-code": "AuthorizationPermissionMismatch"}),

@@ -40,6 +40,7 @@ MODEL_FILES = {
     "vocab/labels.txt": "legit\nfraud\n",
 }
 CHANGED_MODEL = "intercept -2.9\namount 0.0051\nage_days -0.33\n"
+SINGLE_FILE = '{"rules": [{"if": "amount > 900", "then": "review"}]}\n'
 SPEC = DeploymentSpec.from_dict(
     {
         "provider": "azureml",
@@ -196,6 +197,36 @@ def test_changed_content_under_a_running_name_is_refused(
     assert "different spec" in caught.value.message
 
 
+def test_content_uploaded_before_is_registered_without_sending_it(
+    make: Callable[..., AzureMLProvider], model_dir: Path
+) -> None:
+    """An earlier run uploaded the files but stopped before registering: azure-ai-ml's
+    completed-upload metadata on the folder's first blob says so, and nothing is sent."""
+    messages: list[str] = []
+    with listen(messages.append), replay("artifacts_uploaded_before"):
+        uri, _ = register(make(), "./my-model")
+    assert uri == "azureml:my-model:1"
+    assert not blob_puts("artifacts_uploaded_before")
+    assert any("already in the datastore" in m for m in messages), messages
+    _, body = model_put("artifacts_uploaded_before")
+    first = {name.split("/", 1)[0] for name in blob_puts("artifacts_deploy")}.pop()
+    assert body["properties"]["modelUri"].endswith(f"/LocalUpload/{first}/my-model")
+
+
+def test_a_single_file_becomes_one_blob_and_a_model(
+    make: Callable[..., AzureMLProvider], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "rules.json").write_text(SINGLE_FILE, encoding="utf-8")
+    with replay("artifacts_file"):
+        uri, digest = register(make(), "./rules.json")
+    assert uri == "azureml:rules:1" and digest == tree_sha256(tmp_path / "rules.json")
+    (name, body), *others = blob_puts("artifacts_file").items()
+    assert not others and name.endswith("/rules.json") and body == SINGLE_FILE
+    request = next(r for r in requests_of("artifacts_file") if "/models/rules/versions/1" in r.path)
+    assert request.json()["properties"]["modelUri"].endswith(f"/LocalUpload/{name}")
+
+
 # -- what is wrong with a local path -----------------------------------------------------
 @pytest.fixture
 def no_requests(tmp_path: Path) -> Path:
@@ -245,6 +276,32 @@ def test_a_refused_upload_names_the_role_and_the_permission(
     assert "Storage Blob Data Contributor" in message and LISTSECRETS in message
     assert "AuthorizationPermissionMismatch" in message and "./my-model" in message
     assert "sig=" not in message and "eyJ0eXAi" not in message
+
+
+def test_a_refused_datastore_read_names_the_permission(
+    make: Callable[..., AzureMLProvider], model_dir: Path, tmp_path: Path
+) -> None:
+    data = yaml.safe_load((CASSETTES / "artifacts_deploy.yaml").read_text())["interactions"]
+    lookups = data[1:4]  # versions by tag, the model, the datastore
+    assert lookups[2]["request"]["uri"].split("?")[0].endswith("/datastores/workspaceblobstore")
+    action = "Microsoft.MachineLearningServices/workspaces/datastores/read"
+    denied = lookups[2]["response"]
+    denied["status"] = {"code": 403, "message": "Forbidden"}
+    denied["body"]["string"] = json.dumps(
+        {
+            "error": {
+                "code": "AuthorizationFailed",
+                "message": f"The client 'dev@contoso.com' with object id '9a8b' does not have"
+                f" authorization to perform action '{action}' over scope '/subscriptions/x'.",
+            }
+        }
+    )
+    path = tmp_path / "denied.yaml"
+    path.write_text(yaml.safe_dump({"version": 1, "interactions": lookups}))
+    with replay(path), pytest.raises(errors.AuthenticationError) as caught:
+        register(make(), "./my-model")
+    assert f"missing permission {action}" in caught.value.message
+    assert caught.value.status_code == 403
 
 
 def test_a_failed_blob_upload_raises_instead_of_hanging(
@@ -361,4 +418,3 @@ def test_cassettes_hold_no_secret() -> None:
         for line in text.splitlines():
             if "sig=" in line:
                 assert "sig=REDACTED" in line
-    assert json.dumps(MODEL_FILES)  # the recorded files are plain text
