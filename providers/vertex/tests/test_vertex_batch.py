@@ -304,6 +304,53 @@ def _generator() -> Any:
     return module
 
 
+def test_a_custom_containers_instances_come_back_as_the_lines_predictions_in_order(
+    provider: VertexProvider, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job = BatchJob(
+        key=KEY,
+        provider="vertex",
+        deployment="scores",
+        model="gs://b/m",
+        folder=tmp_path,
+        output="",
+        input="",
+        input_sha256="",
+        count=3,
+        data={"serving": "custom", "output_uri": f"gs://{BUCKET}/x/"},
+    )
+    requests = [
+        {"instances": [{"x": 1}, {"x": 2}]},
+        {"instances": [{"x": 3}]},
+        {"instances": [{"x": 4}, {"x": 5}]},
+    ]
+    job.plan.write_text(
+        "".join(
+            json.dumps({"line": n + 1, "id": f"r{n}", "request": r}) + "\n"
+            for n, r in enumerate(requests)
+        )
+    )
+    shard = [
+        {"key": "0.1", "prediction": [0.2]},
+        {"key": "1.0", "error": {"code": 3, "message": "x must be below 3"}},
+        {"key": "0.0", "prediction": [0.1]},
+        {"key": "2.0", "prediction": [0.4]},  # 2.1 is in no shard
+    ]
+
+    class FakeStore:
+        def list_blobs(self, prefix: str) -> list[str]:
+            return ["gs://b/prediction.results-00000-of-00001"]
+
+        def read_lines(self, uri: str) -> Iterator[str]:
+            yield from (json.dumps(line) for line in shard)
+
+    monkeypatch.setattr(BatchPredictionJobs, "storage", property(lambda self: FakeStore()))
+    results = dict(BatchPredictionJobs(provider).results(job))
+    assert results[0].output == [[0.1], [0.2]]  # instance order, not shard order
+    assert isinstance(results[1], errors.HostkitError) and "below 3" in str(results[1])
+    assert isinstance(results[2], errors.ProviderError) and "instance 1" in str(results[2])
+
+
 # -- resumable: a rerun reattaches, never creates a second job ------------------------------
 def test_a_rerun_after_a_kill_reattaches_to_the_journalled_job(tmp_path: Path) -> None:
     source, sink = _input(tmp_path), tmp_path / "out.jsonl"
