@@ -657,3 +657,44 @@ def test_result_shards_hold_keyed_lines_of_chat_completions() -> None:
                     assert data["prediction"]["object"] == "chat.completion"
                 else:
                     assert set(data["error"]) == {"code", "message"}
+
+
+def test_the_cli_runs_a_native_job_from_the_config_and_a_dry_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import hostkit.batch_jobs
+    from hostkit.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    Path("hostkit.toml").write_text(
+        '[providers.vertex]\nproject = "hostkit-demo"\nlocation = "us-central1"\n'
+        f'staging_bucket = "{BUCKET}"\n'
+        f'\n[deployments.scores]\nprovider = "vertex"\nmodel = "{MODEL}"\n'
+        'instance = "g2-standard-12"\n'
+    )
+    real_setup = VertexProvider.setup
+
+    def setup(self: VertexProvider) -> None:
+        real_setup(self)
+        self.sleep = lambda seconds: None
+
+    monkeypatch.setattr(VertexProvider, "setup", setup)
+    monkeypatch.setattr(hostkit.batch_jobs, "POLL_S", 0)
+    source, sink = _input(tmp_path), tmp_path / "out.jsonl"
+
+    args = ["batch", "scores", str(source), "-o", str(sink), "--native"]
+    with replay("batch_endpoint") as recorded:  # strict: a request it lacks would raise
+        assert main([*args, "--dry-run"]) == 0
+    assert recorded.play_count == 0  # nothing was sent
+    printed = capsys.readouterr().out
+    assert "native job: $0.38: batch prediction, 0.333 node-hour(s) of g2-standard-12" in printed
+    assert "nothing was uploaded or started" in printed
+
+    with replay("batch_run") as recorded, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main([*args, "--json"]) == 0
+    assert recorded.all_played
+    summary = json.loads(capsys.readouterr().out)
+    assert (summary["ok"], summary["total"], summary["completed"]) == (4, 4, True)
+    assert summary["cost_usd"] == pytest.approx(0.5 * G2_12)
+    assert [r["result"]["text"] for r in _records(sink)][1] == "Butterscotch."
