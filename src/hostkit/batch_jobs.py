@@ -6,7 +6,8 @@
 Same input and output as :func:`hostkit.batch.batch` (one output line per input id, in
 input order, ``request_sha256`` on each, ``--retry-failed``, the same summary), but
 instead of calling a live deployment, the requests go to the platform's batch service
-(SageMaker Batch Transform, Groq's Batch API): nothing keeps billing once it ends.
+(SageMaker Batch Transform, Vertex AI batch prediction, Groq's Batch API): nothing keeps
+billing once it ends.
 
 What keeps it safe (this module is platform-neutral; the adapters implement the
 ``submit_batch_job`` / ``batch_job_status`` / ``fetch_batch_results`` /
