@@ -42,12 +42,13 @@ from hostkit_providers.local.processes import (
     write_pid_file,
 )
 
-from hostkit import Capabilities, CostEstimate, CostLine, Offering, Provider
+from hostkit import Capabilities, CostEstimate, Offering, Provider
 from hostkit._http import HttpClient
 from hostkit._logs import LogLine
 from hostkit._models import Deployment, DeploymentSpec, InvokeResult, Stream, Usage
 from hostkit._openai import build_chat_body, chat_stream, result_from_completion
 from hostkit._redact import get_logger
+from hostkit._selfhosted import self_hosted_rate, time_cost
 from hostkit.errors import ConfigError, ProviderError, Timeout, Unsupported
 
 __all__ = ["LocalProvider"]
@@ -639,15 +640,12 @@ class LocalProvider(Provider):
     # -- money -----------------------------------------------------------
     def _rate(self, target: Deployment | DeploymentSpec | None = None) -> tuple[float, str]:
         """The hourly rate: the deployment's options.usd_per_hour, else the usd_per_hour
-        setting, else prices.toml (0: free)."""
-        if target is not None and (own := _target_rate(target)) is not None:
-            return own, f"options.usd_per_hour of deployment {target.name!r}"
-        rate = self.setting("usd_per_hour")
-        if rate is not None:
-            return float(rate), self.setting_source("usd_per_hour")
-        row = self.prices.find("local")
-        rate = row.usd_per_hour if row is not None and row.usd_per_hour is not None else 0.0
-        return rate, "your own machine: no platform bills it; set usd_per_hour to price it"
+        setting, else prices (0: free)."""
+        return self_hosted_rate(
+            self,
+            target,
+            unpriced="your own machine: no platform bills it; set usd_per_hour to price it",
+        )
 
     def instance_for_accelerator(self, spec: DeploymentSpec) -> str:
         """This machine, whatever GPU the spec names (a portable spec deploys here as is)."""
@@ -662,21 +660,14 @@ class LocalProvider(Provider):
         input_tokens: int | None = None,
         output_tokens: int | None = None,
     ) -> CostEstimate:
-        rate, source = self._rate(target)
-        if hours is None and rate > 0 and (requests or input_tokens or output_tokens):
-            return self.unknown_cost(
-                "requests or tokens",
-                "local bills machine time, not requests: pass hours= (e.g. cost(dep, hours=1))",
-            )
-        hours = 1.0 if hours is None else float(hours)
-        if hours < 0:
-            raise ConfigError(f"hours: must not be negative, got {hours}")
-        usd = rate * hours
-        return CostEstimate(
-            usd=usd,
-            breakdown=[CostLine("local machine time", "hour", hours, rate, usd)],
-            source=source,
-            as_of=_dt.date.today().isoformat(),
+        return time_cost(
+            self,
+            target,
+            self._rate(target),
+            hours=hours,
+            usage_given=bool(requests or input_tokens or output_tokens),
+            line="local machine time",
+            billed="machine time",
         )
 
     def offerings(self, region: str | None = None) -> list[Offering]:
@@ -842,16 +833,6 @@ def _own_rate(spec: DeploymentSpec) -> dict[str, float]:
     """The raw-record entry for a deployment priced by its own options.usd_per_hour."""
     rate = spec.options.get("usd_per_hour")
     return {} if rate is None else {"usd_per_hour": float(rate)}
-
-
-def _target_rate(target: Deployment | DeploymentSpec) -> float | None:
-    """A spec's options.usd_per_hour, or the one its deployment was created with."""
-    if isinstance(target, DeploymentSpec):
-        rate = target.options.get("usd_per_hour")
-    else:
-        rate = target.raw.get("usd_per_hour") if isinstance(target.raw, dict) else None
-    ok = isinstance(rate, int | float) and not isinstance(rate, bool) and math.isfinite(rate)
-    return float(rate) if ok and rate >= 0 else None
 
 
 def _signal_group(leader: tuple[int, str | None] | None, sig: int) -> None:

@@ -34,12 +34,13 @@ from urllib.parse import urlsplit
 
 from hostkit_providers.ray import serve_llm
 
-from hostkit import Capabilities, CostEstimate, CostLine, Offering, Provider
+from hostkit import Capabilities, CostEstimate, Offering, Provider
 from hostkit._http import HttpClient
 from hostkit._logs import LogLine, Metrics
 from hostkit._models import Deployment, DeploymentSpec, InvokeResult, Stream, Usage
 from hostkit._openai import build_chat_body, chat_stream, result_from_completion
 from hostkit._redact import get_logger, scrub
+from hostkit._selfhosted import self_hosted_rate, time_cost
 from hostkit.errors import (
     AuthenticationError,
     ConfigError,
@@ -786,21 +787,11 @@ class RayProvider(Provider):
     def _rate(self, target: Deployment | DeploymentSpec | None = None) -> tuple[float, str]:
         """The price of one replica-hour: options.usd_per_hour, else the setting, else a
         [prices.ray] row of the config (0: a self-hosted cluster has no list price)."""
-        if target is not None:
-            own = (
-                target.options.get("usd_per_hour")
-                if isinstance(target, DeploymentSpec)
-                else (target.raw or {}).get("usd_per_hour")
-            )
-            if _is_rate(own):
-                return float(own), f"options.usd_per_hour of deployment {target.name!r}"
-        rate = self.setting("usd_per_hour")
-        if rate is not None:
-            return float(rate), self.setting_source("usd_per_hour")
-        row = self.prices.find("ray")  # a [prices.ray."ray"] row in hostkit.toml
-        if row is not None and row.usd_per_hour is not None:
-            return row.usd_per_hour, f"{row.source} (as of {row.as_of})"
-        return 0.0, "a self-hosted Ray cluster has no list price; set usd_per_hour to price it"
+        return self_hosted_rate(
+            self,
+            target,
+            unpriced="a self-hosted Ray cluster has no list price; set usd_per_hour to price it",
+        )
 
     def cost(
         self,
@@ -811,25 +802,20 @@ class RayProvider(Provider):
         input_tokens: int | None = None,
         output_tokens: int | None = None,
     ) -> CostEstimate:
-        rate, source = self._rate(target)
-        if hours is None and rate > 0 and (requests or input_tokens or output_tokens):
-            return self.unknown_cost(
-                "requests or tokens",
-                "ray bills replica time, not requests: pass hours= (e.g. cost(dep, hours=1))",
-            )
-        hours = 1.0 if hours is None else float(hours)
-        if hours < 0:
-            raise ConfigError(f"hours: must not be negative, got {hours}")
         if isinstance(target, DeploymentSpec):
             count = target.replicas or target.min_replicas or 1
         else:
             count = target.replicas if target.replicas is not None else 1
-        usd = rate * hours * count
-        return CostEstimate(
-            usd=usd,
-            breakdown=[CostLine("ray replica time", "replica-hour", hours * count, rate, usd)],
-            source=source,
-            as_of=_dt.date.today().isoformat(),
+        return time_cost(
+            self,
+            target,
+            self._rate(target),
+            hours=hours,
+            usage_given=bool(requests or input_tokens or output_tokens),
+            line="ray replica time",
+            billed="replica time",
+            unit="replica-hour",
+            count=count,
         )
 
     def offerings(self, region: str | None = None) -> list[Offering]:
@@ -1021,15 +1007,6 @@ def _no_params(params: Mapping[str, Any]) -> None:
         raise ConfigError(
             f"invoke: Python models on ray take no parameters; got {', '.join(params)}"
         )
-
-
-def _is_rate(value: Any) -> bool:
-    return (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and value >= 0
-    )
 
 
 def _check_number(

@@ -90,6 +90,19 @@ def test_cost_uses_the_configured_hourly_rate(tmp_path: Path) -> None:
     assert unknown.usd is None
 
 
+def test_a_priced_row_in_the_config_keeps_its_source(tmp_path: Path) -> None:
+    """A [prices.local] row prices the machine and the estimate says where the price is from."""
+    config = tmp_path / "hostkit.toml"
+    config.write_text(
+        '[prices.local."local"]\nusd_per_hour = 0.25\nsource = "our finance sheet"\n'
+        'as_of = "2026-12-01"\n'
+    )
+    spec = hostkit.DeploymentSpec(provider="local", model=EXAMPLE)
+    estimate = hostkit.cost(spec, hours=4, config=config)
+    assert estimate.usd == pytest.approx(1.0)
+    assert estimate.source == "our finance sheet (as of 2026-12-01)"
+
+
 def test_ainvoke_matches_invoke(local: hostkit.Provider) -> None:
     import asyncio
 
