@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -29,6 +30,18 @@ from hostkit.testing.compliance import (
 )
 
 HERE = Path(__file__).parent
+#: the example OpenAI-compatible server, one per replica (as test_ray.py runs it)
+FAKE_LLM = [
+    sys.executable,
+    "-m",
+    "hostkit_examples.fake_openai_server",
+    "--host",
+    "{host}",
+    "--port",
+    "{port}",
+    "--model",
+    "{model}",
+]
 RECORDED = json.loads((HERE / "fixtures" / "dashboard.json").read_text())
 #: where the recorded answers came from (the dashboard of test_ray_errors.py)
 RECORDED_ADDRESS = "http://ray-head.test:8265"
@@ -175,3 +188,15 @@ class RayFixtures(ProviderFixtures):
 
 class TestRayCompliance(RayFixtures, ProviderComplianceTests):
     pass
+
+
+class TestRayLlmCompliance(RayFixtures, ProviderComplianceTests):
+    """The kit again with an OpenAI-compatible server per replica (``options.command``): the
+    kind that streams, so the kit's stream, async stream and stream-error tests run too."""
+
+    spec_fields: ClassVar[dict[str, object]] = {
+        "model": "fake-llm",
+        "options": {"command": FAKE_LLM},
+        "scale_to_zero_after": 1,
+    }
+    invoke_request: ClassVar[Any] = "hello compliance kit"
