@@ -87,10 +87,10 @@ from hostkit.adapters import (
     PriceTable,
     Secret,
     build_chat_body,
-    chat_stream,
     get_logger,
     load_hardware,
     parse_accelerator,
+    post_chat_stream,
     report_progress,
     result_from_completion,
 )
@@ -1046,22 +1046,17 @@ class AzureMLProvider(Provider):
         origin, path = self._scoring(deployment)
         body = build_chat_body(deployment.model, request, params, stream=True)
         key = self._key(deployment)
-        started = time.perf_counter()
-        context = self._client(origin).stream(
-            "POST", path, json=body, headers=self._headers(key), safe=True
-        )
         try:
-            response = context.__enter__()
+            return post_chat_stream(
+                self._client(origin),
+                path,
+                body,
+                provider=self.name,
+                model=deployment.model,
+                headers=self._headers(key),
+            )
         except AuthenticationError as error:
             self._rejected_key(deployment, error)
-        return chat_stream(
-            response.iter_lines(),
-            provider=self.name,
-            model=deployment.model,
-            started=started,
-            close=lambda: context.__exit__(None, None, None),
-            request_id=response.headers.get("x-request-id"),
-        )
 
     # -- logs (online_deployments.get_logs; see logs.py) -------------------------
     def _logs(

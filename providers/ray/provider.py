@@ -38,7 +38,7 @@ from hostkit import Capabilities, CostEstimate, Offering, Provider
 from hostkit._http import HttpClient
 from hostkit._logs import LogLine, Metrics
 from hostkit._models import Deployment, DeploymentSpec, InvokeResult, Stream, Usage
-from hostkit._openai import build_chat_body, chat_stream, result_from_completion
+from hostkit._openai import build_chat_body, post_chat_stream, result_from_completion
 from hostkit._redact import get_logger, scrub
 from hostkit._selfhosted import self_hosted_rate, time_cost
 from hostkit.errors import (
@@ -644,18 +644,13 @@ class RayProvider(Provider):
                 " use invoke (streaming needs an LLM server: options.command)",
                 provider=self.name,
             )
-        client = self._proxy(self._endpoint(deployment))
         body = build_chat_body(_served_model(deployment), request, params, stream=True)
-        started = time.perf_counter()
-        context = client.stream("POST", "/v1/chat/completions", json=body, safe=True)
-        response = context.__enter__()
-        return chat_stream(
-            response.iter_lines(),
+        return post_chat_stream(
+            self._proxy(self._endpoint(deployment)),
+            "/v1/chat/completions",
+            body,
             provider=self.name,
             model=deployment.model,
-            started=started,
-            close=lambda: context.__exit__(None, None, None),
-            request_id=response.headers.get("x-request-id"),
         )
 
     # -- logs and metrics ---------------------------------------------------------------

@@ -10,11 +10,14 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hostkit._http import request_id_from, translate_transport_errors
 from hostkit._models import InvokeResult, Stream, Usage
 from hostkit.errors import ConfigError, ProviderError
+
+if TYPE_CHECKING:
+    from hostkit._http import HttpClient
 
 __all__ = [
     "CHAT_PARAMS",
@@ -255,3 +258,35 @@ def chat_stream(
         )
 
     return Stream(chunks(), finish, close)
+
+
+def post_chat_stream(
+    client: HttpClient,
+    path: str,
+    body: Mapping[str, Any],
+    *,
+    provider: str,
+    model: str,
+    headers: Mapping[str, str] | None = None,
+) -> Stream:
+    """POST a ``stream: true`` chat body to ``path`` and return its :func:`chat_stream`.
+
+    The connection attempt is retried as :meth:`HttpClient.stream` retries it; the
+    stream's ``close`` releases the connection.
+    """
+    started = time.perf_counter()
+    extra = {"headers": dict(headers)} if headers else {}
+    context = client.stream("POST", path, json=body, safe=True, **extra)
+    response = context.__enter__()
+
+    def close() -> None:
+        context.__exit__(None, None, None)
+
+    return chat_stream(
+        response.iter_lines(),
+        provider=provider,
+        model=model,
+        started=started,
+        close=close,
+        request_id=request_id_from(response.headers),
+    )
