@@ -62,7 +62,7 @@ from hostkit.adapters import (
 from hostkit.errors import AuthenticationError, ConfigError, HostkitError, NotFound
 
 if TYPE_CHECKING:
-    from hostkit import Deployment, DeploymentSpec
+    from hostkit import DeploymentSpec
 
     from .provider import AzureMLProvider
 
@@ -74,7 +74,6 @@ __all__ = [
     "is_mlflow",
     "local_path",
     "register",
-    "same_content",
 ]
 
 #: the model-version tag holding hostkit's tree hash of the local directory
@@ -133,12 +132,6 @@ def asset_name(path: Path) -> str:
     if not cleaned or not cleaned[0].isalnum():
         cleaned = f"model-{cleaned}".rstrip("-._")
     return cleaned[:255]
-
-
-def same_content(existing: Deployment, model: str) -> bool:
-    """Whether ``existing`` serves the local ``model`` as it is now (its tree hash tag)."""
-    recorded = existing.raw.get("model_sha256")
-    return recorded is None or recorded == tree_sha256(local_path(model))
 
 
 def register(provider: AzureMLProvider, model: str) -> tuple[str, str]:

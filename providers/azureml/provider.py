@@ -109,7 +109,7 @@ from hostkit.errors import (
 )
 
 from . import _errors
-from .artifacts import TAG_TREE, check_local, is_local, same_content
+from .artifacts import TAG_TREE, check_local, is_local
 from .artifacts import register as register_local_model
 from .containers import (
     ENVIRONMENT_NAME,
@@ -447,12 +447,6 @@ class AzureMLProvider(Provider):
                 " as an Azure ML model from this machine)",
                 provider=self.name,
             )
-
-    def same_spec(self, existing: Deployment, spec: DeploymentSpec) -> bool:
-        """The base comparison; for a local model also the content (the path alone is not)."""
-        if is_local(spec.model) and not same_content(existing, spec.model):
-            return False
-        return super().same_spec(existing, spec)
 
     def _check_accelerator(self, spec: DeploymentSpec) -> None:
         if not spec.accelerator:

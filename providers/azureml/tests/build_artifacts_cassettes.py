@@ -446,6 +446,9 @@ def main() -> None:
         lambda: provider().deploy(target),
     )
 
+    # the endpoint as the first deploy tagged it (the spec's fingerprint covers the content)
+    first_tags = local_tags(target, digest)
+
     # a changed directory: a new version, uploaded to a new folder
     import shutil
 
@@ -473,7 +476,7 @@ def main() -> None:
     # the changed directory deployed under the name that still serves version 1
     t0 = CLOCK.tick()
     ep_op, dep_op = operation_url("oe", NAME), operation_url("od", NAME)
-    serving = {"tags": local_tags(target, digest), "operation": ep_op, "created": t0}
+    serving = {"tags": first_tags, "operation": ep_op, "created": t0}
 
     def refused_update() -> None:
         try:
