@@ -48,11 +48,9 @@ from hostkit.errors import AuthenticationError, ConfigError
 if TYPE_CHECKING:
     from huggingface_hub import HfApi
 
-    from hostkit._models import DeploymentSpec
-
     from .provider import HuggingFaceProvider
 
-__all__ = ["HubModel", "content_fingerprint", "is_local", "local_path", "upload"]
+__all__ = ["HubModel", "is_local", "local_path", "upload"]
 
 T = TypeVar("T")
 PREFIX = "hostkit-"
@@ -98,12 +96,6 @@ def content_digest(path: Path) -> str:
         for name, file in local_model_files(path)
     )
     return _digest(path.resolve(), signature)
-
-
-def content_fingerprint(spec: DeploymentSpec) -> str:
-    """The spec's fingerprint: for a local model it includes the directory's content
-    (``DeploymentSpec.fingerprint``), so a changed directory is a different spec."""
-    return spec.fingerprint()
 
 
 @functools.cache

@@ -653,7 +653,7 @@ class EndpointsClient(RouterClient):
     def _with_local_model(self, plan: Plan, spec: DeploymentSpec) -> Plan:
         """The plan for a local ``model``: uploaded to a private Hub repository (artifacts.py),
         served at the exact commit, tagged with a fingerprint that includes the content."""
-        from .artifacts import content_fingerprint, upload
+        from .artifacts import upload
 
         hub = upload(self.host, spec.model, plan.name)
         args = ["--served-model-name", hub.repository] if plan.container_args else None
@@ -662,7 +662,7 @@ class EndpointsClient(RouterClient):
             repository=hub.repository,
             revision=hub.revision,
             container_args=args,
-            fingerprint=content_fingerprint(spec),
+            fingerprint=spec.fingerprint(),
         )
 
     def delete(self, deployment: Deployment) -> None:

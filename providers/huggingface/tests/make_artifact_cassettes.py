@@ -75,15 +75,14 @@ def tag_of(folder: Path) -> str:
 
 
 def fingerprint_of(folder: Path) -> str:
-    """What artifacts.content_fingerprint gives for the spec with model './model'."""
-    from hostkit_providers.huggingface.artifacts import content_fingerprint
-
+    """The fingerprint of the spec with model './model' holding ``folder``'s files (it
+    covers a local model's content)."""
     with tempfile.TemporaryDirectory() as work:
         shutil.copytree(folder, Path(work) / "model")
         here = os.getcwd()
         os.chdir(work)
         try:
-            return content_fingerprint(spec())
+            return spec().fingerprint()
         finally:
             os.chdir(here)
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from hostkit_providers.huggingface import HuggingFaceProvider
-from hostkit_providers.huggingface.artifacts import content_fingerprint, upload
+from hostkit_providers.huggingface.artifacts import upload
 
 from hostkit import DeploymentSpec, errors
 from hostkit._progress import listen
@@ -163,7 +163,7 @@ def test_a_changed_directory_is_a_different_spec(provider: HuggingFaceProvider) 
     spec = DeploymentSpec.from_dict(SPEC)
     with cassette(CASSETTES / "deploy_first.yaml"):
         running = provider.deploy(SPEC)
-    assert running.fingerprint == content_fingerprint(spec)
+    assert running.fingerprint == spec.fingerprint()
     assert provider.same_spec(running, spec)
     use_model("v2")
     assert not provider.same_spec(running, spec)  # deploy: "exists with a different spec"
