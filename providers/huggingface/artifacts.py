@@ -37,11 +37,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from hostkit.adapters import (
     UploadProgress,
+    content_digest,
     is_local_model,
     local_model_files,
     local_model_path,
     report_progress,
-    tree_sha256,
 )
 from hostkit.errors import AuthenticationError, ConfigError
 
@@ -82,20 +82,6 @@ def is_local(model: str) -> bool:
 def local_path(model: str) -> Path:
     """The checked path of a local model (a ConfigError names what is wrong)."""
     return local_model_path(model, accepted=ACCEPTED)
-
-
-@functools.lru_cache(maxsize=32)
-def _digest(path: Path, signature: tuple[tuple[str, int, int], ...]) -> str:
-    return tree_sha256(path)
-
-
-def content_digest(path: Path) -> str:
-    """``tree_sha256`` of ``path``, hashed once per process while no file changes."""
-    signature = tuple(
-        (name, file.stat().st_size, file.stat().st_mtime_ns)
-        for name, file in local_model_files(path)
-    )
-    return _digest(path.resolve(), signature)
 
 
 @functools.cache

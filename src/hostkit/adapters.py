@@ -11,6 +11,7 @@ many calls at once wraps them in ``connection_pool(concurrency)``.
 
 from hostkit._artifacts import (
     UploadProgress,
+    content_digest,
     file_sha256,
     is_local_model,
     local_model_files,
@@ -69,6 +70,7 @@ __all__ = [
     "chat_stream",
     "closest_matches",
     "connection_pool",
+    "content_digest",
     "derive_server_key",
     "error_from_response",
     "file_sha256",
