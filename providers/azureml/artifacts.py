@@ -54,10 +54,10 @@ from typing import TYPE_CHECKING, Any
 
 from hostkit.adapters import (
     UploadProgress,
+    content_digest,
     is_local_model,
     local_model_path,
     report_progress,
-    tree_sha256,
 )
 from hostkit.errors import AuthenticationError, ConfigError, HostkitError, NotFound
 
@@ -137,7 +137,7 @@ def asset_name(path: Path) -> str:
 def register(provider: AzureMLProvider, model: str) -> tuple[str, str]:
     """``(azureml:NAME:VERSION, tree hash)`` of the local ``model``: found, else registered."""
     path = local_path(model)
-    digest = tree_sha256(path)
+    digest = content_digest(path)  # computed once per process (the fingerprint needs it too)
     name = asset_name(path)
     existing = _find(provider, name, digest)
     if existing is not None:

@@ -39,11 +39,11 @@ from typing import TYPE_CHECKING
 
 from hostkit.adapters import (
     UploadProgress,
+    content_digest,
     is_local_model,
     local_model_files,
     local_model_path,
     report_progress,
-    tree_sha256,
 )
 
 from .gcs import gs_uri, storage_for
@@ -123,7 +123,7 @@ def upload(provider: VertexProvider, model: str) -> tuple[str, Path]:
     """
     path = local_path(model)
     files = list(local_model_files(path))
-    digest = tree_sha256(path)
+    digest = content_digest(path)  # computed once per process (the fingerprint needs it too)
     store = storage_for(provider)
     folder = model_folder(store.bucket(), digest)
     manifest = manifest_uri(folder)
